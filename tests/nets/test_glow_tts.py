@@ -1,0 +1,137 @@
+"""The Glow-TTS model: size, learning, inference controls, padding, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from glowtts.nets import build_model, log_likelihood_matrix
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = {
+    "n_mels": 8,
+    "hidden_channels": 16,
+    "filter_channels": 32,
+    "filter_channels_dp": 16,
+    "n_heads": 2,
+    "n_layers_enc": 2,
+    "hidden_channels_dec": 16,
+    "n_blocks_dec": 2,
+    "n_block_layers": 2,
+}
+
+
+def _batch(b=3, t_text=(7, 5, 3), frames_per_token=3, n_mels=8, n_vocab=11, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    t_text = torch.tensor(t_text[:b])
+    tokens = torch.randint(1, n_vocab, (b, int(t_text.max())), generator=g)
+    tokens = tokens * (torch.arange(tokens.shape[1]) < t_text.unsqueeze(1))
+    t_mel = t_text * frames_per_token + 1
+    feats = torch.randn(b, int(t_mel.max()), n_mels, generator=g)
+    feats = feats * (torch.arange(feats.shape[1]) < t_mel.unsqueeze(1)).unsqueeze(-1)
+    return tokens, t_text, feats, t_mel
+
+
+def test_official_config_size():
+    conf = yaml.safe_load((REPO / "egs/ljspeech/tts1/conf/train.yaml").read_text())
+    model = build_model(conf["model"], n_vocab=148)
+    n = sum(p.numel() for p in model.parameters())
+    assert abs(n - 28.62e6) / 28.62e6 < 0.01, n
+    dec = sum(p.numel() for p in model.decoder.parameters())
+    assert 0.72 < dec / n < 0.78  # "75 % in the decoder"
+
+
+def test_unknown_model_key_is_rejected():
+    with pytest.raises(ValueError, match="unknown key"):
+        build_model({"hidden": 3}, n_vocab=10)
+
+
+def test_log_likelihood_matrix_equals_direct_gaussian():
+    torch.manual_seed(0)
+    mu, ls, z = torch.randn(2, 5, 4), 0.3 * torch.randn(2, 5, 4), torch.randn(2, 5, 9)
+    got = log_likelihood_matrix(mu, ls, z)
+    dist = torch.distributions.Normal(mu.unsqueeze(-1), torch.exp(ls).unsqueeze(-1))
+    want = dist.log_prob(z.unsqueeze(2)).sum(1)  # (B, T_text, T_mel)
+    assert torch.allclose(got, want, atol=1e-4)
+
+
+def test_training_drives_the_losses_down():
+    torch.manual_seed(0)
+    model = build_model({**TINY, "p_dropout": 0.0, "p_dropout_dec": 0.0}, n_vocab=11)
+    batch = _batch()
+    model.data_dependent_init(*batch)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(150):
+        out = model(*batch)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+        first = first or (out["mle_loss"].item(), out["dur_loss"].item())
+    last = (out["mle_loss"].item(), out["dur_loss"].item())
+    assert last[0] < first[0] - 0.5, (first, last)
+    assert last[1] < 0.5 * first[1], (first, last)
+    # MAS durations cover every valid frame exactly once
+    t_mel = batch[3] // 2 * 2
+    assert torch.equal(out["durations"].sum(1), t_mel)
+
+
+def test_duration_loss_does_not_train_the_encoder():
+    model = build_model(TINY, n_vocab=11)
+    out = model(*_batch())
+    out["dur_loss"].backward()
+    assert model.encoder.emb.weight.grad is None or model.encoder.emb.weight.grad.abs().sum() == 0
+    assert model.encoder.proj_w.proj.weight.grad.abs().sum() > 0
+
+
+def test_inference_controls():
+    torch.manual_seed(0)
+    model = build_model(TINY, n_vocab=11).eval()
+    tokens, t_text, feats, t_mel = _batch()
+    model.data_dependent_init(tokens, t_text, feats, t_mel)
+    with torch.no_grad():  # stand in for a trained predictor: 4.6 frames per token
+        model.encoder.proj_w.proj.weight.mul_(0.01)
+        model.encoder.proj_w.proj.bias.fill_(1.526)
+    a = model.inference(tokens, t_text, noise_scale=0.0)
+    b = model.inference(tokens, t_text, noise_scale=0.0)
+    assert torch.equal(a["mel"], b["mel"])
+    assert torch.equal(a["durations"].sum(1), a["mel_lengths"])
+    assert a["mel"].shape == (3, int(a["mel_lengths"].max()), 8)
+    slow = model.inference(tokens, t_text, noise_scale=0.0, length_scale=2.0)
+    ratio = slow["mel_lengths"].float() / a["mel_lengths"].float()
+    assert torch.all((ratio > 1.6) & (ratio < 2.4)), ratio
+    teacher = torch.full_like(tokens, 2) * (torch.arange(tokens.shape[1]) < t_text.unsqueeze(1))
+    forced = model.inference(tokens, t_text, durations=teacher, noise_scale=0.0)
+    assert torch.equal(forced["mel_lengths"], ((2 * t_text + 1) // 2) * 2)
+    assert torch.equal(forced["path"].sum(-1).long(), forced["durations"])
+
+
+def test_padded_items_match_items_alone():
+    torch.manual_seed(0)
+    model = build_model(TINY, n_vocab=11).eval()
+    tokens, t_text, feats, t_mel = _batch()
+    model.data_dependent_init(tokens, t_text, feats, t_mel)
+    batched = model(tokens, t_text, feats, t_mel)
+    inf = model.inference(tokens, t_text, noise_scale=0.0)
+    for i in range(3):
+        n, f = int(t_text[i]), int(t_mel[i])
+        alone = model(tokens[i : i + 1, :n], t_text[i : i + 1], feats[i : i + 1, :f], t_mel[i : i + 1])
+        assert torch.equal(alone["durations"][0], batched["durations"][i, :n])
+        one = model.inference(tokens[i : i + 1, :n], t_text[i : i + 1], noise_scale=0.0)
+        length = int(one["mel_lengths"][0])
+        assert length == int(inf["mel_lengths"][i])
+        assert torch.allclose(one["mel"][0], inf["mel"][i, :length], atol=1e-4)
+
+
+def test_bad_input_is_a_clear_error():
+    model = build_model(TINY, n_vocab=11)
+    tokens, t_text, feats, t_mel = _batch()
+    with pytest.raises(ValueError, match="empty token sequence"):
+        model(tokens, torch.tensor([7, 0, 3]), feats, t_mel)
+    with pytest.raises(ValueError, match="T_text=7 and T_mel=4"):
+        model(tokens, t_text, feats, torch.tensor([5, 16, 10]))
+    with pytest.raises(ValueError, match="feats must be"):
+        model(tokens, t_text, feats[..., :5], t_mel)
