@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Stage 0 data preparation for a corpus in the LJSpeech-1.1 layout.
+#
+# Usage: local/data.sh --db_root DIR [options] <data_dir>
+#   --db_root DIR        corpus dir holding metadata.csv and wavs/ (e.g. downloads/LJSpeech-1.1)
+#   --n_dev N            dev utterances (default 250)
+#   --n_eval N           eval utterances (default 250)
+#   --skip_bad BOOL      skip bad utterances with a logged reason instead of stopping (default false)
+#   --spk ID             speaker id for utt2spk (default LJ)
+#   --text_field F       raw|normalized metadata.csv column (default raw: the front-end
+#                        normalises numbers/abbreviations itself)
+# Writes <data_dir>/{train,dev,eval}/{wav.scp,text,utt2spk,spk2utt}, sorted by utterance id,
+# wav.scp with absolute paths. Split: the last n_dev+n_eval utterances of metadata.csv are
+# dev then eval; corpora with fewer than 10*(n_dev+n_eval) utterances hold out
+# max(1, N/10) each instead. Details: local/data_prep.py.
+# Python: $PYTHON if set, else the repo's tools/venv/bin/python, else python3 (stdlib only).
+set -euo pipefail
+
+db_root=""
+n_dev=250
+n_eval=250
+skip_bad=false
+spk=LJ
+text_field=raw
+
+usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --db_root|--n_dev|--n_eval|--skip_bad|--spk|--text_field)
+            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
+            printf -v "${1#--}" '%s' "$2"; shift 2 ;;
+        --db_root=*|--n_dev=*|--n_eval=*|--skip_bad=*|--spk=*|--text_field=*)
+            opt="${1%%=*}"; printf -v "${opt#--}" '%s' "${1#*=}"; shift ;;
+        --*) echo "$0: error: unknown option $1 (see --help)" >&2; exit 1 ;;
+        *) break ;;
+    esac
+done
+
+if [ $# -ne 1 ]; then
+    usage >&2
+    echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
+    exit 1
+fi
+data_dir=$1
+
+if [ -z "${db_root}" ]; then
+    echo "$0: error: --db_root is required: pass --db_root <dir holding metadata.csv and wavs/>" \
+        "(e.g. downloads/LJSpeech-1.1), or run stage -1 first to download/make the corpus" >&2
+    exit 1
+fi
+
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -z "${PYTHON:-}" ]; then
+    # egs/<corpus>/tts1/local -> repo root is four levels up.
+    venv_python="${local_dir}/../../../../tools/venv/bin/python"
+    if [ -x "${venv_python}" ]; then
+        PYTHON=${venv_python}
+    else
+        PYTHON=python3
+    fi
+fi
+
+exec "${PYTHON}" "${local_dir}/data_prep.py" \
+    --db_root "${db_root}" --n_dev "${n_dev}" --n_eval "${n_eval}" \
+    --skip_bad "${skip_bad}" --spk "${spk}" --text_field "${text_field}" "${data_dir}"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Stage 0 data preparation for slt_mini: the corpus made by local/make_corpus.sh has the
+# LJSpeech-1.1 layout, so this reuses egs/ljspeech/tts1/local/data.sh unchanged, with the
+# speaker id SLT (the id prefix of the slt voice) as the only different default.
+#
+# Usage: local/data.sh --db_root DIR [--n_dev 250 --n_eval 250 --skip_bad false --spk SLT
+#                      --text_field raw] <data_dir>
+# With the default 360 sentences (fewer than 10*(n_dev+n_eval)) the split is
+# 10% dev, 10% eval: 288/36/36. See egs/ljspeech/tts1/local/data.sh for the details.
+set -euo pipefail
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Options given later override earlier ones, so a caller's --spk replaces this default.
+exec "${local_dir}/../../../ljspeech/tts1/local/data.sh" --spk SLT "$@"

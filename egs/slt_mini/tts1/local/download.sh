@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Stage -1 of slt_mini: nothing to download; synthesise the corpus into <download_dir>/slt_mini
+# (the recipe's db_root, downloads/slt_mini by default) with local/make_corpus.sh.
+#
+# Usage: local/download.sh [make_corpus.sh options] <download_dir>
+#   e.g. local/download.sh --n_sentences 100 --nj 4 downloads
+# Options (--n_sentences, --nj, --voice, --sentences, --auto_install) go to make_corpus.sh
+# unchanged; see local/make_corpus.sh --help. Re-running reuses every wav already made.
+set -euo pipefail
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ $# -lt 1 ] || [[ "${!#}" == --* ]]; then
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
+    echo "$0: error: the last argument must be <download_dir>" >&2
+    exit 1
+fi
+dir=${!#}
+exec "${local_dir}/make_corpus.sh" "${@:1:$#-1}" "${dir}/slt_mini"
