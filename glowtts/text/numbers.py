@@ -1,0 +1,257 @@
+"""Spell out numbers in English text.
+
+`expand_numbers(text)` rewrites, in this order (earlier rules win because
+they consume the digits):
+
+==============  ===================  ==========================================
+kind            example              result
+==============  ===================  ==========================================
+currency        ``$5.50``            ``five dollars and fifty cents``
+                ``£3``, ``€1``       ``three pounds``, ``one euro``
+                ``$2 million``       ``two million dollars``
+percentage      ``12.5%``            ``twelve point five percent``
+time            ``3:05 p.m.``        ``three oh five p m``
+                ``10:00``            ``ten o'clock``
+ordinal         ``21st``             ``twenty first``
+decade          ``1990s``            ``nineteen nineties``
+year            ``1984``, ``2008``   ``nineteen eighty four``, ``two thousand eight``
+decimal         ``3.14``             ``three point one four``
+grouped         ``1,234``            ``one thousand two hundred thirty four``
+negative        ``-7``               ``minus seven``
+range           ``1990-1995``        ``nineteen ninety to nineteen ninety five``
+cardinal        ``42``               ``forty two``
+==============  ===================  ==========================================
+
+A bare four-digit number from 1100 to 2099 reads as a year (so ``1500
+apples`` reads ``fifteen hundred apples``, which is also idiomatic).
+Number words are our own (no inflect), written without hyphens and commas (``twenty one``, not
+``twenty-one,``) so that character and phoneme tokens do not get spurious
+punctuation, and without "and" (American usage: ``one hundred five``).
+Digit strings longer than 15 digits are read digit by digit.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
+_ONES = (
+    _DIGIT_WORDS
+    + ("ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen").split()
+)
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SCALE_WORDS = ["", "thousand", "million", "billion", "trillion"]
+_ORDINAL_IRREGULAR = {
+    "one": "first", "two": "second", "three": "third", "five": "fifth",
+    "eight": "eighth", "nine": "ninth", "twelve": "twelfth",
+}  # fmt: skip
+
+# name: (major singular, major plural, minor singular, minor plural)
+_CURRENCIES = {
+    "$": ("dollar", "dollars", "cent", "cents"),
+    "£": ("pound", "pounds", "penny", "pence"),
+    "€": ("euro", "euros", "cent", "cents"),
+    "¥": ("yen", "yen", "sen", "sen"),
+}
+_SCALES = "thousand|million|billion|trillion"
+
+_num = r"\d+(?:,\d{3})*(?:\.\d+)?"
+_currency = r"([$£€¥])\s?(" + _num + r")(?:\s?(" + _SCALES + r")\b)?"
+_currency_re = re.compile(_currency, re.IGNORECASE)
+_percent_re = re.compile(r"(-?" + _num + r")\s?(%|percent\b|per cent\b)", re.IGNORECASE)
+_time_re = re.compile(
+    r"\b([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?!\d)(?:\s?([ap])\.?\s?m\b(?:\.(?!\s*$))?)?",
+    re.IGNORECASE,
+)
+_ordinal_re = re.compile(r"\b(\d+(?:,\d{3})*)(st|nd|rd|th)\b", re.IGNORECASE)
+_decade_re = re.compile(r"\b(1[1-9]\d0|20\d0)'?s\b")
+_short_decade_re = re.compile(r"(?<![\w'])'(\d)0s\b")
+_year_re = re.compile(r"(?<![\d.,])\b(1[1-9]\d\d|20\d\d)\b(?![.,]\d)")
+_decimal_re = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*)?\.(\d+)\b")
+_grouped_re = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
+_negative_re = re.compile(r"(?<![\w.,])-(?=\d)")
+_range_re = re.compile(r"(?<=\d)\s?[-–]\s?(?=\d)")
+_cardinal_re = re.compile(r"\d+")
+
+
+def _below_thousand(n: int) -> list[str]:
+    words = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words += [_ONES[hundreds], "hundred"]
+    if rest >= 20:
+        tens, ones = divmod(rest, 10)
+        words.append(_TENS[tens])
+        if ones:
+            words.append(_ONES[ones])
+    elif rest:
+        words.append(_ONES[rest])
+    return words
+
+
+@lru_cache(maxsize=4096)
+def cardinal(n: int) -> str:
+    """Words for the integer ``n`` (``-3`` -> ``minus three``, ``105`` -> ``one hundred five``)."""
+    if n < 0:
+        return "minus " + cardinal(-n)
+    if n == 0:
+        return "zero"
+    if n >= 10**15:
+        return digits(str(n))
+    words: list[str] = []
+    for scale in range(len(_SCALE_WORDS) - 1, -1, -1):
+        group, n = divmod(n, 1000**scale)
+        if group:
+            words += _below_thousand(group)
+            if _SCALE_WORDS[scale]:
+                words.append(_SCALE_WORDS[scale])
+    return " ".join(words)
+
+
+def ordinal(n: int) -> str:
+    """Words for the ordinal ``n`` (``21`` -> ``twenty first``, ``40`` -> ``fortieth``)."""
+    head, _, last = cardinal(n).rpartition(" ")
+    if last in _ORDINAL_IRREGULAR:
+        last = _ORDINAL_IRREGULAR[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    elif not last.endswith("th"):
+        last += "th"
+    return (head + " " + last).strip()
+
+
+def digits(s: str) -> str:
+    """Read a digit string one digit at a time (``"07"`` -> ``zero seven``)."""
+    return " ".join(_DIGIT_WORDS[int(c)] for c in s if c.isdigit())
+
+
+def year(n: int) -> str:
+    """Words for a year as usually spoken (``1905`` -> ``nineteen oh five``)."""
+    if not 1000 <= n <= 9999:
+        return cardinal(n)
+    if 2000 <= n <= 2009 or n % 1000 == 0:
+        return cardinal(n)
+    hi, lo = divmod(n, 100)
+    if lo == 0:
+        return cardinal(hi) + " hundred"
+    if lo < 10:
+        return cardinal(hi) + " oh " + cardinal(lo)
+    return cardinal(hi) + " " + cardinal(lo)
+
+
+def _pluralize_last(words: str) -> str:
+    head, _, last = words.rpartition(" ")
+    last = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    return (head + " " + last).strip()
+
+
+def _plain(s: str) -> int:
+    return int(s.replace(",", ""))
+
+
+def _decimal_words(whole: str | None, frac: str) -> str:
+    head = cardinal(_plain(whole)) if whole else "zero"
+    return head + " point " + digits(frac)
+
+
+def _number_words(s: str) -> str:
+    """Cardinal or decimal words for a numeral like ``1,234.5``."""
+    if "." in s:
+        whole, frac = s.split(".", 1)
+        return _decimal_words(whole or None, frac)
+    return cardinal(_plain(s))
+
+
+def _expand_currency(m: re.Match) -> str:
+    sym, amount, scale = m.group(1), m.group(2), m.group(3)
+    major1, major_n, minor1, minor_n = _CURRENCIES[sym]
+    if scale:  # "$2.5 million" -> "two point five million dollars"
+        return f"{_number_words(amount)} {scale.lower()} {major_n}"
+    whole, _, frac = amount.partition(".")
+    units = _plain(whole) if whole else 0
+    if frac and len(frac) != 2:  # "$1.234" is not dollars and cents
+        return f"{_number_words(amount)} {major_n}"
+    cents = int(frac) if frac else 0
+    parts = []
+    if units or not cents:
+        parts.append(f"{cardinal(units)} {major1 if units == 1 else major_n}")
+    if cents:
+        parts.append(f"{cardinal(cents)} {minor1 if cents == 1 else minor_n}")
+    return " and ".join(parts)
+
+
+def _expand_percent(m: re.Match) -> str:
+    s = m.group(1)
+    neg = s.startswith("-")
+    words = _number_words(s.lstrip("-"))
+    return ("minus " if neg else "") + words + " percent"
+
+
+def _expand_time(m: re.Match) -> str:
+    hh, mm, ss, ampm = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4)
+    words = cardinal(hh)
+    if mm == 0:
+        if ss or hh > 12:
+            words += " hundred"
+        elif not ampm:
+            words += " o'clock"
+    elif mm < 10:
+        words += " oh " + cardinal(mm)
+    else:
+        words += " " + cardinal(mm)
+    if ss:
+        words += " and " + cardinal(int(ss)) + " seconds"
+    if ampm:
+        words += " " + ampm.lower() + " m"
+    return words
+
+
+def _expand_ordinal(m: re.Match) -> str:
+    return ordinal(_plain(m.group(1)))
+
+
+def _expand_decade(m: re.Match) -> str:
+    return _pluralize_last(year(int(m.group(1))))
+
+
+def _expand_short_decade(m: re.Match) -> str:  # "'60s" -> "sixties"
+    return _pluralize_last(cardinal(int(m.group(1)) * 10))
+
+
+def _expand_year(m: re.Match) -> str:
+    return year(int(m.group(1)))
+
+
+def _expand_decimal(m: re.Match) -> str:
+    return _decimal_words(m.group(1), m.group(2))
+
+
+def _expand_grouped(m: re.Match) -> str:
+    return cardinal(_plain(m.group(0)))
+
+
+def _expand_cardinal(m: re.Match) -> str:
+    s = m.group(0)
+    if len(s) > 1 and s.startswith("0"):  # "007", zip codes: read digit by digit
+        return digits(s)
+    return cardinal(int(s))
+
+
+def expand_numbers(text: str) -> str:
+    """Spell out every number in ``text`` (see the module docstring for the rules)."""
+    if not any(c.isdigit() for c in text):
+        return text
+    text = _currency_re.sub(_expand_currency, text)
+    text = _percent_re.sub(_expand_percent, text)
+    text = _time_re.sub(_expand_time, text)
+    text = _ordinal_re.sub(_expand_ordinal, text)
+    text = _negative_re.sub("minus ", text)
+    text = _range_re.sub(" to ", text)
+    text = _decade_re.sub(_expand_decade, text)
+    text = _short_decade_re.sub(_expand_short_decade, text)
+    text = _year_re.sub(_expand_year, text)
+    text = _decimal_re.sub(_expand_decimal, text)
+    text = _grouped_re.sub(_expand_grouped, text)
+    text = _cardinal_re.sub(_expand_cardinal, text)
+    return text

@@ -1,0 +1,130 @@
+"""Cleaners: numbers, abbreviations, transliteration, whitespace, registry."""
+
+import pytest
+
+from glowtts.text.cleaners import CLEANERS, clean_text, get_cleaner
+from glowtts.text.numbers import cardinal, expand_numbers, ordinal, year
+
+NUMBER_CASES = [
+    # cardinals
+    ("0", "zero"),
+    ("7", "seven"),
+    ("13", "thirteen"),
+    ("42", "forty two"),
+    ("105", "one hundred five"),
+    ("1,234", "one thousand two hundred thirty four"),
+    ("1,000,000", "one million"),
+    ("3000000", "three million"),
+    ("-7", "minus seven"),
+    ("007", "zero zero seven"),
+    # ordinals
+    ("1st", "first"),
+    ("2nd", "second"),
+    ("3rd", "third"),
+    ("12th", "twelfth"),
+    ("21st", "twenty first"),
+    ("40th", "fortieth"),
+    ("100th", "one hundredth"),
+    # decimals
+    ("3.14", "three point one four"),
+    ("0.5", "zero point five"),
+    ("-3.5", "minus three point five"),
+    # years and decades
+    ("1984", "nineteen eighty four"),
+    ("1900", "nineteen hundred"),
+    ("1905", "nineteen oh five"),
+    ("2000", "two thousand"),
+    ("2008", "two thousand eight"),
+    ("2019", "twenty nineteen"),
+    ("the 1990s", "the nineteen nineties"),
+    ("the '60s", "the sixties"),
+    ("1990-1995", "nineteen ninety to nineteen ninety five"),
+    # currency
+    ("$5", "five dollars"),
+    ("$1", "one dollar"),
+    ("$5.50", "five dollars and fifty cents"),
+    ("$0.99", "ninety nine cents"),
+    ("$1.01", "one dollar and one cent"),
+    ("$2 million", "two million dollars"),
+    ("£3", "three pounds"),
+    ("€1", "one euro"),
+    # percentages
+    ("50%", "fifty percent"),
+    ("12.5%", "twelve point five percent"),
+    # times
+    ("3:30", "three thirty"),
+    ("3:05", "three oh five"),
+    ("10:00", "ten o'clock"),
+    ("7:30am", "seven thirty a m"),
+    ("at 3:05 p.m. today", "at three oh five p m today"),
+    ("15:45", "fifteen forty five"),
+]
+
+
+@pytest.mark.parametrize("text,expected", NUMBER_CASES)
+def test_expand_numbers(text, expected):
+    assert expand_numbers(text) == expected
+
+
+def test_number_words_helpers():
+    assert cardinal(999_999) == "nine hundred ninety nine thousand nine hundred ninety nine"
+    assert cardinal(2_000_001) == "two million one"
+    assert ordinal(1_000_000) == "one millionth"
+    assert ordinal(22) == "twenty second"
+    assert year(1066) == "ten sixty six"
+    # more than 15 digits: read digit by digit
+    assert expand_numbers("1234567890123456") == (
+        "one two three four five six seven eight nine zero one two three four five six"
+    )
+
+
+ABBREV_CASES = [
+    ("Mr. Smith", "Mister Smith"),
+    ("Mrs. Smith", "Misses Smith"),
+    ("Dr. Jones", "Doctor Jones"),
+    ("Prof. Lee", "Professor Lee"),
+    ("Gen. Grant vs. Lee", "General Grant versus Lee"),
+    ("St. Louis", "Saint Louis"),
+    ("on Main St.", "on Main street."),
+    ("Main St., Dallas", "Main street, Dallas"),
+    ("John Smith Jr. said", "John Smith Junior said"),
+    ("apples, pears, etc.", "apples, pears, et cetera."),
+    ("e.g. cats", "for example cats"),
+    ("i.e. dogs", "that is dogs"),
+    ("No. 5", "number five"),
+    ("Smith & Co.", "Smith and Company."),
+    ("he is 6 ft. tall", "he is six feet tall"),
+    ("at 5 in the morning", "at five in the morning"),
+    ("Ft. Worth", "Fort Worth"),
+    ("on Jan. 3rd, 1999.", "on January third, nineteen ninety nine."),
+    ("the U.S. economy", "the U S economy"),
+]
+
+
+@pytest.mark.parametrize("text,expected", ABBREV_CASES)
+def test_abbreviations_in_english_cleaner(text, expected):
+    assert clean_text(text, ["english"]) == expected
+
+
+def test_transliteration_quotes_whitespace():
+    out = clean_text("  Café “déjà vu” — naïve\tÆsop’s  straße…  ", ["english"])
+    assert out == 'Cafe "deja vu" - naive AEsop\'s strasse...'
+    assert out.isascii()
+    # characters with no ASCII spelling are kept, for the tokenizer to report as unknown
+    assert clean_text("a 中 b", ["english"]) == "a 中 b"
+    assert clean_text("A & B @ home", ["english"]) == "A and B at home"
+
+
+def test_lowercase_is_separate_and_composable():
+    assert clean_text("Hello World", ["english"]) == "Hello World"
+    assert clean_text("Hello  World", ["english", "lowercase"]) == "hello world"
+    assert clean_text("Mr.  X", ["basic"]) == "Mr. X"
+    assert clean_text("Mr. X", "none") == "Mr. X"
+    assert get_cleaner([])("unchanged  ") == "unchanged  "
+
+
+def test_unknown_cleaner_lists_valid_names():
+    with pytest.raises(ValueError, match="unknown cleaner 'englsh'.*english") as e:
+        get_cleaner(["englsh"])
+    for name in CLEANERS:
+        assert name in str(e.value)
