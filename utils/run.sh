@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Local job launcher with Kaldi's run.pl interface.
+#
+#   utils/run.sh [options] JOB=1:N <log-with-JOB> <command> [args with JOB ...]
+#   utils/run.sh [options] <log> <command> [args ...]
+#
+# Every "JOB" in the log path and in the command is replaced by the job number (any variable
+# name works: TASK=1:N). Jobs run in parallel, at most --max_jobs_run at a time, each with its
+# stdout+stderr in its log, which starts with the command and start time and ends with the
+# exit code, end time and elapsed time. Arguments containing whitespace are quoted; a bare
+# "\|" or "\>" on our command line becomes a pipe / redirection inside the job.
+# Exits 1 if any job failed, after printing the tail of each failing log.
+#
+# Options (also with "-" instead of "_", and as --opt=value):
+#   --max_jobs_run N   parallel jobs (default: nproc)
+#   --num_threads N    recorded in the log (accepted for cmd.sh compatibility)
+#   --gpu N, --mem X, --time T, --config F   accepted and ignored (queue options)
+set -u
+prog=$(basename "$0")
+max_jobs_run=$(nproc 2>/dev/null || echo 1)
+num_threads=1
+tail_lines=20
+
+usage() {
+  echo "Usage: $prog [--max_jobs_run N] [--gpu N] [--mem X] JOB=1:N <log> <command...>" 1>&2
+  echo "       $prog [options] <log> <command...>" 1>&2
+}
+
+# Options and the JOB=1:N range may come in any order before the log file (as in Kaldi).
+var=; first=1; last=1
+while [ "$#" -gt 0 ]; do
+  if [[ "$1" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+):([0-9]+)$ ]]; then
+    var=${BASH_REMATCH[1]}; first=${BASH_REMATCH[2]}; last=${BASH_REMATCH[3]}; shift
+    if [ "$first" -gt "$last" ]; then
+      echo "$prog: empty job range $var=$first:$last" 1>&2; exit 1
+    fi
+    continue
+  elif [[ "$1" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+)$ ]]; then
+    var=${BASH_REMATCH[1]}; first=${BASH_REMATCH[2]}; last=$first; shift
+    continue
+  fi
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    --*=*) opt=${1%%=*}; val=${1#*=}; n=1 ;;
+    --*) opt=$1; val=${2-}; n=2
+      if [ "$#" -lt 2 ]; then echo "$prog: option $1 needs a value" 1>&2; exit 1; fi ;;
+    *) break ;;
+  esac
+  opt=${opt//-/_}
+  case "$opt" in
+    __max_jobs_run) max_jobs_run=$val ;;
+    __num_threads) num_threads=$val ;;
+    __gpu|__mem|__time|__config) ;;
+    *) echo "$prog: unknown option ${1%%=*}" 1>&2; usage; exit 1 ;;
+  esac
+  shift "$n"
+done
+if ! [[ "$max_jobs_run" =~ ^[1-9][0-9]*$ ]]; then
+  echo "$prog: --max_jobs_run must be a positive integer, got '$max_jobs_run'" 1>&2; exit 1
+fi
+if [ "$#" -lt 2 ]; then usage; exit 1; fi
+log=$1; shift
+if [ -n "$var" ] && [[ "$log" != *"$var"* ]] && [ "$first" -ne "$last" ]; then
+  echo "$prog: the log file name '$log' must contain $var for a job array" 1>&2; exit 1
+fi
+
+# Rebuild the command line as one string for bash -c (Kaldi semantics: words without
+# whitespace go as they are, others are quoted).
+cmd=
+for a in "$@"; do
+  if [[ "$a" =~ ^[^[:space:]]+$ ]]; then cmd+="$a "; else cmd+="$(printf '%q' "$a") "; fi
+done
+cmd=${cmd% }
+
+statusdir=$(mktemp -d "${TMPDIR:-/tmp}/run_sh.XXXXXX")
+pids=()
+cleanup() { rm -rf "$statusdir"; }
+on_signal() {
+  echo "$prog: interrupted, stopping jobs" 1>&2
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  wait
+  cleanup
+  exit 130
+}
+trap on_signal INT TERM
+
+run_job() {
+  local j=$1 jlog jcmd start end rc child
+  if [ -n "$var" ]; then jlog=${log//$var/$j}; jcmd=${cmd//$var/$j}; else jlog=$log; jcmd=$cmd; fi
+  mkdir -p "$(dirname "$jlog")" || { echo 1 > "$statusdir/$j"; return 1; }
+  {
+    echo "# $jcmd"
+    echo "# Started at $(date)"
+    echo "#"
+  } > "$jlog"
+  start=$(date +%s)
+  bash -o pipefail -c "$jcmd" < /dev/null >> "$jlog" 2>&1 &
+  child=$!
+  trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+  wait "$child"; rc=$?
+  if kill -0 "$child" 2>/dev/null; then wait "$child"; rc=$?; fi
+  end=$(date +%s)
+  {
+    echo "# Accounting: time=$((end - start)) threads=$num_threads"
+    echo "# Ended (code $rc) at $(date), elapsed time $((end - start)) seconds"
+  } >> "$jlog"
+  echo "$rc" > "$statusdir/$j"
+  return "$rc"
+}
+
+for ((j = first; j <= last; j++)); do
+  while [ "$(jobs -rp | wc -l)" -ge "$max_jobs_run" ]; do wait -n; done
+  run_job "$j" &
+  pids+=($!)
+done
+wait
+
+failed=()
+for ((j = first; j <= last; j++)); do
+  rc=$(cat "$statusdir/$j" 2>/dev/null || echo "?")
+  if [ "$rc" != 0 ]; then failed+=("$j:$rc"); fi
+done
+cleanup
+n_jobs=$((last - first + 1))
+if [ "${#failed[@]}" -eq 0 ]; then exit 0; fi
+
+shown=0
+for f in "${failed[@]}"; do
+  j=${f%%:*}; rc=${f#*:}
+  if [ -n "$var" ]; then jlog=${log//$var/$j}; else jlog=$log; fi
+  if [ -n "$var" ]; then what="job $j"; else what="command"; fi
+  if [ "$shown" -lt 3 ]; then
+    echo "$prog: $what failed with exit code $rc; last $tail_lines lines of $jlog:" 1>&2
+    tail -n "$tail_lines" "$jlog" 2>/dev/null | sed 's/^/  | /' 1>&2
+  else
+    echo "$prog: $what failed with exit code $rc; log is in $jlog" 1>&2
+  fi
+  shown=$((shown + 1))
+done
+if [ -n "$var" ]; then
+  echo "$prog: ${#failed[@]} / $n_jobs jobs failed; logs are in ${log//$var/*}" 1>&2
+fi
+exit 1
