@@ -23,7 +23,9 @@ from .flows import ActNorm, FlowDecoder
 LOG_2PI = math.log(2 * math.pi)
 
 
-def log_likelihood_matrix(mu: torch.Tensor, log_sigma: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+def log_likelihood_matrix(
+    mu: torch.Tensor, log_sigma: torch.Tensor, z: torch.Tensor
+) -> torch.Tensor:
     """``log N(z_j; mu_i, sigma_i)`` summed over channels for every (token i, frame j).
 
     The quadratic expands into matrix products (paper, App. A):
@@ -81,7 +83,9 @@ class GlowTTS(nn.Module):
         self.n_vocab, self.n_mels, self.n_sqz = n_vocab, n_mels, n_sqz
         self.n_speakers = n_speakers
         if n_speakers > 1 and gin_channels <= 0:
-            raise ValueError("model: n_speakers > 1 needs gin_channels > 0 (the speaker vector size)")
+            raise ValueError(
+                "model: n_speakers > 1 needs gin_channels > 0 (the speaker vector size)"
+            )
         g = gin_channels if n_speakers > 1 else 0
         self.encoder = TextEncoder(
             n_vocab, n_mels, hidden_channels, filter_channels, filter_channels_dp, n_heads,
@@ -111,7 +115,9 @@ class GlowTTS(nn.Module):
 
     def _encode(self, tokens: torch.Tensor, token_lengths: torch.Tensor, g: torch.Tensor | None):
         if tokens.dim() != 2 or token_lengths.shape != tokens.shape[:1]:
-            raise ValueError(f"tokens must be (B, T_text) with token_lengths (B,); got {tuple(tokens.shape)}")
+            raise ValueError(
+                f"tokens must be (B, T_text) with token_lengths (B,); got {tuple(tokens.shape)}"
+            )
         if bool((token_lengths < 1).any()):
             n = int((token_lengths < 1).nonzero()[0, 0])
             raise ValueError(f"batch item {n} has an empty token sequence")
@@ -226,6 +232,7 @@ class GlowTTS(nn.Module):
         durations: torch.Tensor | None = None,
         spk: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        seeds: list[int] | None = None,
     ) -> dict[str, torch.Tensor]:
         """Parallel synthesis.
 
@@ -234,7 +241,9 @@ class GlowTTS(nn.Module):
         is then not applied). The frame total is rounded up to a multiple of the
         squeeze factor by giving the extra frame(s) to the last token, so the
         returned durations always sum to ``mel_lengths`` (the official code
-        truncates instead).
+        truncates instead). The noise comes from ``generator``, or with ``seeds``
+        (one per item) from a CPU generator per item, so an utterance gets the
+        same noise whatever batch it is decoded in.
 
         Returns:
             dict with ``mel`` ``(B, T_mel, n_mels)``, ``mel_lengths`` ``(B,)``,
@@ -248,7 +257,9 @@ class GlowTTS(nn.Module):
             dur = torch.ceil(w).long()
         else:
             if durations.shape != tokens.shape:
-                raise ValueError(f"durations must be (B, T_text) = {tuple(tokens.shape)}; got {tuple(durations.shape)}")
+                raise ValueError(
+                    f"durations must be (B, T_text) = {tuple(tokens.shape)}; got {tuple(durations.shape)}"
+                )
             dur = durations.long() * xm.long()
         total = dur.sum(1).clamp_min(1)
         target = (total + self.n_sqz - 1) // self.n_sqz * self.n_sqz
@@ -260,11 +271,23 @@ class GlowTTS(nn.Module):
         path = path_from_durations(dur, x_mask.transpose(1, 2) * y_mask)
         z_mu = self._expand(path, mu.float())
         z_log_sigma = self._expand(path, log_sigma.float())
-        eps = torch.randn(z_mu.shape, generator=generator, device=z_mu.device, dtype=z_mu.dtype)
+        if seeds is not None:
+            eps = torch.zeros_like(z_mu)
+            for i, seed in enumerate(seeds):
+                gen = torch.Generator().manual_seed(int(seed))
+                n = int(y_lengths[i])
+                eps[i, :, :n] = torch.randn(z_mu.shape[1], n, generator=gen).to(eps)
+        else:
+            eps = torch.randn(z_mu.shape, generator=generator, device=z_mu.device, dtype=z_mu.dtype)
         z = (z_mu + torch.exp(z_log_sigma) * eps * noise_scale) * y_mask
         dtype = next(self.decoder.parameters()).dtype
         y, _ = self.decoder(z.to(dtype), y_mask.to(dtype), g, reverse=True)
-        return {"mel": y.float().transpose(1, 2), "mel_lengths": y_lengths, "durations": dur, "path": path}
+        return {
+            "mel": y.float().transpose(1, 2),
+            "mel_lengths": y_lengths,
+            "durations": dur,
+            "path": path,
+        }
 
     def prepare_for_inference(self) -> GlowTTS:
         """Fold weight norm and cache inverse 1x1 convs; returns self in eval mode."""

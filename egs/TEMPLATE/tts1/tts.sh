@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# The Glow-TTS recipe, written once and reused by every corpus: each
+# egs/<corpus>/tts1/run.sh sets its corpus options and calls this file through
+# its ./tts.sh link. Every hyper-parameter lives in the YAML (--train_config);
+# this script only moves files between stages.
+#
+# Stages (run.sh --stage N --stop_stage M):
+#  -1  download the corpus (or, for an embedded corpus, make it)   -> $db_root
+#   0  data prep: Kaldi data dirs train/dev/eval, validated         -> data/<set>/
+#   1  log-mel features in nj jobs, utt2num_frames, train stats     -> dump/<set>/feats.scp, dump/train/stats.npy
+#   2  token list + token ids (--token_type char|phn|bpe)           -> data/token_list/<type>/, dump/<set>/token
+#   3  Glow-TTS training (data-dependent init, MLE + MAS + duration) -> exp/<tag>/
+#   4  durations / duration predictor stage (not implemented yet: skipped with a note)
+#   5  batch decoding of the eval sets in nj jobs                   -> exp/<tag>/decode_<set>/feats.scp, durations
+#   6  waveforms with Griffin-Lim                                   -> exp/<tag>/decode_<set>/wav/
+#   7  evaluation report: NLL, MCD, duration error, RTF, pocketsphinx WER -> exp/<tag>/report.{json,md}
+set -euo pipefail
+
+log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}:${BASH_LINENO[0]}) $*"; }
+die() { log "ERROR: $*" >&2; exit 1; }
+
+# ------------------------------------------------------------------- options
+stage=0               # first stage to run
+stop_stage=100        # last stage to run
+nj=4                  # parallel jobs for feature extraction and decoding
+ngpu=0                # GPUs for training (0: CPU; >1: torchrun with DDP)
+train_config=conf/train.yaml   # THE config: feats, text, model, train, decode sections
+decode_config=        # optional YAML whose 'decode' section overrides the training config's
+tag=                  # experiment name (default: the train_config file name + token type)
+db_root=              # corpus location (LJSpeech-1.1 layout)
+token_type=char       # char | phn | bpe
+nbpe=                 # BPE vocabulary size (token_type=bpe; default from the YAML)
+train_set=train       # training set name
+dev_set=dev           # development set (validation loss during training)
+eval_sets="dev eval"  # sets to decode and synthesize
+download_dir=         # stage -1 target dir; the corpus appears in it (default: the parent of db_root)
+download_opts=        # extra options for local/download.sh (stage -1)
+data_opts=            # extra options for local/data.sh (stage 0)
+skip_bad=false        # stages 0-1: skip (and log) bad utterances instead of stopping
+gpu_inference=false   # stage 5: decode on a GPU
+eval_max_utts=0       # stage 7: utterances per set in the report (0: all)
+checkpoint=           # stage 5: checkpoint to decode with (default: best, else newest)
+train_args=           # extra arguments for glowtts-train (e.g. "--max_steps 100")
+dumpdir=dump          # feature / token dump dir
+expdir=exp            # experiment root
+
+help_message=$(cat <<EOH
+Usage: $0 [options]   (run from egs/<corpus>/tts1 through its run.sh)
+  --stage N --stop_stage M   stages to run (default: $stage .. $stop_stage)
+  --nj N                     parallel jobs (default: $nj)
+  --ngpu N                   GPUs for training (default: $ngpu)
+  --train_config FILE        experiment YAML (default: $train_config)
+  --decode_config FILE       YAML with a 'decode' section overriding the training one
+  --tag NAME                 experiment name under $expdir/
+  --db_root DIR              corpus location
+  --token_type char|phn|bpe  text front-end (default: $token_type)
+  --nbpe N                   BPE vocabulary size
+  --skip_bad true|false      skip bad utterances in stages 0-1 with a logged reason
+  --gpu_inference true|false decode on a GPU
+EOH
+)
+. ./path.sh
+. ./cmd.sh
+. utils/parse_options.sh
+
+[ $# -eq 0 ] || die "unexpected arguments: $*\n$help_message"
+[ -f "$train_config" ] || die "train config $train_config not found (--train_config)"
+[ -z "$decode_config" ] || [ -f "$decode_config" ] || die "decode config $decode_config not found"
+case $token_type in char|phn|bpe) ;; *) die "--token_type must be char, phn or bpe, not '$token_type'";; esac
+[ -n "$tag" ] || tag="$(basename "${train_config%.*}")_${token_type}"
+exp=$expdir/$tag
+token_dir=data/token_list/$token_type
+all_sets=$(echo "$train_set $dev_set $eval_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
+
+# ------------------------------------------------------------------- stages
+if [ $stage -le -1 ] && [ $stop_stage -ge -1 ]; then
+  [ -n "$download_dir" ] || download_dir=$(dirname "${db_root:?--db_root or --download_dir is required for stage -1}")
+  log "stage -1: corpus -> $download_dir"
+  [ -x local/download.sh ] || die "this recipe has no local/download.sh"
+  # shellcheck disable=SC2086
+  local/download.sh $download_opts "$download_dir"
+fi
+
+if [ $stage -le 0 ] && [ $stop_stage -ge 0 ]; then
+  log "stage 0: data prep from ${db_root:?--db_root is required for stage 0 (the corpus location)}"
+  # shellcheck disable=SC2086
+  local/data.sh --db_root "$db_root" --skip_bad "$skip_bad" $data_opts data
+  for s in $all_sets; do
+    utils/validate_data_dir.sh "data/$s"
+    log "  data/$s: $(wc -l <"data/$s/text") utterances"
+  done
+fi
+
+if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
+  log "stage 1: log-mel features ($nj jobs)"
+  for s in $all_sets; do
+    [ -f "data/$s/wav.scp" ] || die "data/$s/wav.scp missing: run stage 0 first"
+    out=$dumpdir/$s
+    mkdir -p "$out/log" "$out/split$nj"
+    split_scps=""
+    for n in $(seq "$nj"); do split_scps+=" $out/split$nj/wav.$n.scp"; done
+    # shellcheck disable=SC2086
+    utils/split_scp.sh "data/$s/wav.scp" $split_scps
+    skip=()
+    if [ "$skip_bad" = true ]; then skip=(--skip_bad --skipped_list "$out/split$nj/skipped.JOB"); fi
+    ${train_cmd} JOB=1:"$nj" "$out/log/extract.JOB.log" \
+      glowtts-extract-feats --config "$train_config" --no_progress "${skip[@]}" \
+        --wav_scp "$out/split$nj/wav.JOB.scp" \
+        --out_ark "$(pwd)/$out/split$nj/feats.JOB.ark" --out_scp "$out/split$nj/feats.JOB.scp" \
+        --out_utt2num_frames "$out/split$nj/utt2num_frames.JOB"
+    for n in $(seq "$nj"); do cat "$out/split$nj/feats.$n.scp"; done | sort >"$out/feats.scp"
+    for n in $(seq "$nj"); do cat "$out/split$nj/utt2num_frames.$n"; done | sort >"$out/utt2num_frames"
+    log "  $out: $(wc -l <"$out/feats.scp") of $(wc -l <"data/$s/wav.scp") utterances"
+  done
+  glowtts-compute-stats --feats_scp "$dumpdir/$train_set/feats.scp" --out "$dumpdir/$train_set/stats.npy"
+fi
+
+if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
+  log "stage 2: token list ($token_type) and token ids"
+  opts=()
+  [ -z "$nbpe" ] || opts+=(--nbpe "$nbpe")
+  glowtts-make-token-list --config "$train_config" --token_type "$token_type" "${opts[@]}" \
+    --text "data/$train_set/text" --out_dir "$token_dir"
+  for s in $all_sets; do
+    mkdir -p "$dumpdir/$s"
+    glowtts-tokenize --frontend "$token_dir/frontend.yaml" --text "data/$s/text" --out "$dumpdir/$s/token"
+  done
+  log "  $(wc -l <"$token_dir/tokens.txt") tokens in $token_dir/tokens.txt"
+fi
+
+if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
+  log "stage 3: training -> $exp (ngpu=$ngpu)"
+  mkdir -p "$exp"
+  launcher=(glowtts-train)
+  device=cpu
+  if [ "$ngpu" -gt 0 ]; then device=cuda; fi
+  if [ "$ngpu" -gt 1 ]; then
+    # one process per GPU; multi-node: put torchrun's --nnodes/--rdzv_* options in torchrun_opts (cmd.sh)
+    rdzv=(--standalone)
+    # shellcheck disable=SC2206
+    [ -z "${torchrun_opts:-}" ] || rdzv=(${torchrun_opts})
+    launcher=(torchrun "${rdzv[@]}" --nproc_per_node "$ngpu" "$(command -v glowtts-train)")
+  fi
+  # shellcheck disable=SC2086
+  ${cuda_cmd} --gpu "$ngpu" "$exp/train.stdout.log" \
+    "${launcher[@]}" --config "$train_config" --device "$device" \
+      --train_dir "$dumpdir/$train_set" --dev_dir "$dumpdir/$dev_set" \
+      --token_list "$token_dir/tokens.txt" --stats "$dumpdir/$train_set/stats.npy" \
+      --exp_dir "$exp" $train_args
+fi
+
+if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
+  log "stage 4: duration extraction / duration-predictor stage is not implemented yet; skipped"
+fi
+
+if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+  device=cpu
+  if [ "$gpu_inference" = true ]; then device=cuda; fi
+  for s in $eval_sets; do
+    dir=$exp/decode_$s
+    log "stage 5: decoding $s ($nj jobs, $device) -> $dir"
+    [ -f "$dumpdir/$s/token" ] || die "$dumpdir/$s/token missing: run stage 2 first"
+    rm -rf "$dir/split$nj"
+    mkdir -p "$dir/log" "$dir/split$nj"
+    split_tokens=""
+    for n in $(seq "$nj"); do split_tokens+=" $dir/split$nj/token.$n"; done
+    # shellcheck disable=SC2086
+    utils/split_scp.sh "$dumpdir/$s/token" $split_tokens
+    opts=()
+    [ -z "$decode_config" ] || opts+=(--decode_config "$decode_config")
+    [ -z "$checkpoint" ] || opts+=(--checkpoint "$checkpoint")
+    gpu_opt=0
+    if [ "$gpu_inference" = true ]; then gpu_opt=1; fi
+    ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/decode.JOB.log" \
+      glowtts-decode --exp_dir "$exp" --token "$dir/split$nj/token.JOB" \
+        --out_dir "$dir/split$nj/JOB" --device "$device" --verbose false "${opts[@]}"
+    for f in feats.scp durations timing; do
+      for n in $(seq "$nj"); do
+        [ ! -f "$dir/split$nj/$n/$f" ] || cat "$dir/split$nj/$n/$f"
+      done | sort >"$dir/$f"
+    done
+    log "  $dir: $(wc -l <"$dir/feats.scp") utterances decoded"
+  done
+fi
+
+if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
+  for s in $eval_sets; do
+    dir=$exp/decode_$s
+    log "stage 6: Griffin-Lim waveforms for $s -> $dir/wav"
+    [ -f "$dir/feats.scp" ] || die "$dir/feats.scp missing: run stage 5 first"
+    glowtts-synthesize-wav --config "$exp/config.yaml" --feats_scp "$dir/feats.scp" --out_dir "$dir/wav" \
+      --num_threads "$nj" --no_progress
+    log "  $(find "$dir/wav" -name '*.wav' | wc -l) wavs in $dir/wav"
+  done
+fi
+
+if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
+  log "stage 7: evaluation report -> $exp/report.md"
+  device=cpu
+  if [ "$gpu_inference" = true ]; then device=cuda; fi
+  opts=()
+  [ -z "$checkpoint" ] || opts+=(--checkpoint "$checkpoint")
+  glowtts-evaluate --exp_dir "$exp" --sets "$eval_sets" --data_dir data --dump_dir "$dumpdir" \
+    --max_utts "$eval_max_utts" --device "$device" --num_threads "$nj" --verbose false "${opts[@]}"
+fi
+
+log "done: stages $stage..$stop_stage (exp: $exp)"

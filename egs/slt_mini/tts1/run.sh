@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# slt_mini: an embedded corpus that needs no download. Stage -1 writes it with
+# Debian's Festival and its US female HTS voice (cmu_us_slt_arctic_hts), from the
+# project's own sentence list (local/sentences.txt), resampled to 22050 Hz with sox,
+# in the LJSpeech-1.1 layout; every later stage is the shared recipe.
+#   ./run.sh                              # stages -1..7 with the CPU demo config
+#   ./run.sh --n_sentences 300 --stage -1 --stop_stage -1
+#   ./run.sh --train_config conf/tuning/train_gpu.yaml --ngpu 1 --token_type phn
+set -euo pipefail
+cd "$(dirname "$0")"
+
+n_sentences=200     # sentences to synthesise at stage -1
+stage=-1
+opts=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --n_sentences) n_sentences=$2; shift 2 ;;
+    --stage) stage=$2; shift 2 ;;
+    *) opts+=("$1"); shift ;;
+  esac
+done
+
+./tts.sh --stage "$stage" --db_root downloads/slt_mini --train_config conf/train.yaml \
+  --download_opts "--n_sentences $n_sentences" --nj 2 "${opts[@]}"

@@ -1,0 +1,130 @@
+"""glowtts-decode: text (token ids) -> log-mel for a token file, with a trained experiment.
+
+Writes ``<out_dir>/feats.{ark,scp}`` (float32 ``(T, n_mels)``), ``durations``
+(one integer per input token, summing to the frame count) and ``timing``
+(``utt seconds frames``). Decoding options default to the ``decode`` section of
+the experiment's config; ``--decode_config`` (a YAML with a ``decode`` section)
+and the command line override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import kaldiio
+import torch
+import yaml
+from tqdm import tqdm
+
+from ..inference import batches_by_length, decode_batch, load_model
+from ..utils import atomic_write_text, read_kaldi_lines, str2bool
+from ..text import intersperse
+
+DECODE_KEYS = {"noise_scale": 0.667, "length_scale": 1.0, "batch_size": 16}
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--exp_dir", required=True, help="experiment dir written by glowtts-train")
+    p.add_argument(
+        "--token", required=True, help="token id file: 'utt id1 id2 ...' (stage 2 output)"
+    )
+    p.add_argument("--out_dir", required=True, help="where feats.ark/scp, durations and timing go")
+    p.add_argument(
+        "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
+    )
+    p.add_argument(
+        "--decode_config", default=None, help="YAML whose 'decode' section overrides the exp's"
+    )
+    p.add_argument("--noise_scale", type=float, default=None, help="prior temperature")
+    p.add_argument("--length_scale", type=float, default=None, help="speaking rate (>1 slower)")
+    p.add_argument(
+        "--batch_size", type=int, default=None, help="utterances per batch (sorted by length)"
+    )
+    p.add_argument(
+        "--durations", default=None, help="teacher durations file 'utt d1 ... dN' (analysis)"
+    )
+    p.add_argument("--utt2spk", default=None, help="utt2spk for a multi-speaker model")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    p.add_argument(
+        "--seed", type=int, default=0, help="noise seed (per utterance: seed + crc32(utt))"
+    )
+    p.add_argument("--num_threads", type=int, default=1, help="torch CPU threads for this job")
+    p.add_argument("--verbose", type=str2bool, default=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    torch.set_num_threads(args.num_threads)
+    device = torch.device(args.device)
+    model, config, ckpt = load_model(args.exp_dir, args.checkpoint, device)
+    logging.info("decoding with %s", ckpt)
+
+    opts = {**DECODE_KEYS, **(config.get("decode") or {})}
+    if args.decode_config:
+        opts.update(yaml.safe_load(Path(args.decode_config).read_text()).get("decode") or {})
+    for key in DECODE_KEYS:
+        if getattr(args, key) is not None:
+            opts[key] = getattr(args, key)
+    unknown = set(opts) - set(DECODE_KEYS)
+    if unknown:
+        sys.exit(
+            f"glowtts-decode: unknown decode key(s) {sorted(unknown)}; valid: {sorted(DECODE_KEYS)}"
+        )
+
+    add_blank = bool((config.get("text") or {}).get("add_blank", False))
+    items = []
+    for utt, fields in read_kaldi_lines(args.token):
+        ids = [int(t) for t in fields]
+        if not ids:
+            sys.exit(f"glowtts-decode: utterance {utt} in {args.token} has no tokens")
+        items.append((utt, intersperse(ids) if add_blank else ids))
+    teacher = None
+    if args.durations:
+        teacher = {u: [int(x) for x in f] for u, f in read_kaldi_lines(args.durations)}
+    spk = None
+    if args.utt2spk:
+        spk_list = (Path(args.exp_dir) / "spk_list").read_text().split()
+        spk_id = {s: i for i, s in enumerate(spk_list)}
+        spk = {u: spk_id[f[0]] for u, f in read_kaldi_lines(args.utt2spk)}
+
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    with tqdm(total=len(items), desc="decode", disable=not args.verbose, unit="utt") as bar:
+        for batch in batches_by_length(items, int(opts["batch_size"])):
+            results += decode_batch(
+                model,
+                batch,
+                device=device,
+                noise_scale=float(opts["noise_scale"]),
+                length_scale=float(opts["length_scale"]),
+                seed=args.seed,
+                durations=teacher,
+                spk=spk,
+            )
+            bar.update(len(batch))
+    results.sort(key=lambda r: r["utt"])
+    # a re-run overwrites the job's outputs whole; the merge in the recipe reads them after success
+    with kaldiio.WriteHelper(f"ark,scp:{out / 'feats.ark'},{out / 'feats.scp'}") as writer:
+        for r in results:
+            writer(r["utt"], r["mel"])
+    atomic_write_text(
+        out / "durations",
+        "".join(f"{r['utt']} {' '.join(map(str, r['durations']))}\n" for r in results),
+    )
+    atomic_write_text(
+        out / "timing", "".join(f"{r['utt']} {r['seconds']:.6f} {len(r['mel'])}\n" for r in results)
+    )
+    logging.info("decoded %d utterances into %s", len(results), out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""The stage-7 report end to end on a tiny experiment built from two LJSpeech utterances.
+
+The "decoded" features are the reference features and the "synthesized" wavs are the
+reference recordings, so the expected values are known: MCD 0, synthesized WER equal to
+the reference WER, predicted durations equal to the stage-4 durations.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import kaldiio
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from glowtts.audio.features import MelConfig, logmel
+from glowtts.audio.io import load_wav
+from glowtts.bin.evaluate import main as evaluate_main
+from glowtts.evaluation.report import EvalOptions, MissingInputError, evaluate, write_report
+from glowtts.nets import build_model
+
+UTTS = {"LJ001-0002": "in being comparatively modern.", "LJ001-0008": "has never been surpassed."}
+N_VOCAB = 12
+TINY_MODEL = {
+    "hidden_channels": 16,
+    "filter_channels": 32,
+    "filter_channels_dp": 16,
+    "n_heads": 2,
+    "n_layers_enc": 1,
+    "hidden_channels_dec": 16,
+    "n_blocks_dec": 2,
+    "n_block_layers": 2,
+    "kernel_size_dec": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory, ljspeech_mini):
+    """A recipe dir with the outputs of stages 0-6 for set ``eval``."""
+    root = tmp_path_factory.mktemp("tts1")
+    conf = MelConfig()
+    data, dump, exp = root / "data" / "eval", root / "dump" / "eval", root / "exp" / "tiny"
+    dec = exp / "decode_eval"
+    for d in (data, dump, exp / "checkpoints", dec / "wav", exp / "durations" / "eval"):
+        d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    text, wavscp, tokens, timing, durations = [], [], [], [], []
+    feats = {}
+    for utt, sentence in UTTS.items():
+        src = ljspeech_mini / "wavs" / f"{utt}.wav"
+        text.append(f"{utt} {sentence}\n")
+        wavscp.append(f"{utt} {src}\n")
+        feats[utt] = logmel(load_wav(src, conf.fs), conf)
+        ids = rng.integers(1, N_VOCAB, size=len(sentence) // 3).tolist()
+        tokens.append(f"{utt} {' '.join(map(str, ids))}\n")
+        n_in = 2 * len(ids) + 1  # add_blank: durations are per model input token
+        d = np.full(n_in, len(feats[utt]) // n_in)
+        d[-1] += len(feats[utt]) - d.sum()
+        durations.append(f"{utt} {' '.join(map(str, d))}\n")
+        timing.append(f"{utt} 0.5 {len(feats[utt])}\n")
+        shutil.copy(src, dec / "wav" / f"{utt}.wav")
+    (data / "text").write_text("".join(text))
+    (data / "wav.scp").write_text("".join(wavscp))
+    (dump / "token").write_text("".join(tokens))
+    for path in (dump, dec):
+        with kaldiio.WriteHelper(f"ark,scp:{path / 'feats.ark'},{path / 'feats.scp'}") as w:
+            for utt, m in feats.items():
+                w[utt] = m
+    (dec / "durations").write_text("".join(durations))
+    (dec / "timing").write_text("".join(timing))
+    (exp / "durations" / "eval" / "durations").write_text("".join(durations))
+    config = {
+        "n_vocab": N_VOCAB,
+        "model": TINY_MODEL,
+        "feats": conf.to_dict(),
+        "text": {"add_blank": True},
+    }
+    (exp / "config.yaml").write_text(yaml.safe_dump(config))
+    torch.manual_seed(0)
+    torch.save(
+        {"model": build_model(TINY_MODEL, N_VOCAB).state_dict()}, exp / "checkpoints" / "best.pth"
+    )
+    return root
+
+
+def _opts(**kw) -> EvalOptions:
+    return EvalOptions(progress=False, vocoder_rtf_utts=1, **kw)
+
+
+def test_full_report(recipe, monkeypatch):
+    pytest.importorskip("pocketsphinx", reason="pocketsphinx (glowtts[eval]) is not installed")
+    monkeypatch.chdir(recipe)
+    rc = evaluate_main(
+        [
+            "--exp_dir",
+            "exp/tiny",
+            "--sets",
+            "eval",
+            "--long_chars",
+            "27",
+            "--vocoder_rtf_utts",
+            "1",
+            "--verbose",
+            "false",
+        ]
+    )
+    assert rc == 0
+    exp = recipe / "exp" / "tiny"
+    report = json.loads((exp / "report.json").read_text())
+    res = report["sets"]["eval"]
+    assert res["n_utts"] == 2
+
+    assert res["mcd"]["mean"] == pytest.approx(0.0, abs=1e-9)  # decoded == reference
+    assert res["mcd"]["length_ratio_mean"] == 1.0
+
+    assert np.isfinite(res["nll"]["nll_per_frame_channel"])
+    assert res["nll"]["n_frames"] == sum(
+        len(m) // 2 * 2 for _, m in kaldiio.load_scp_sequential("dump/eval/feats.scp")
+    )
+
+    dur = res["durations"]  # stage-4 file == decoded durations
+    assert dur["source"].endswith("durations")
+    assert dur["mae_frames"] == 0.0 and dur["utt_length_rel_error"] == 0.0
+
+    frames = sum(len(m) for _, m in kaldiio.load_scp_sequential("dump/eval/feats.scp"))
+    assert res["rtf"]["mel"]["rtf"] == pytest.approx(1.0 / (frames * 256 / 22050))
+    assert res["rtf"]["vocoder"]["rtf"] > 0 and res["rtf"]["vocoder"]["n_utts"] == 1
+
+    wer = res["wer"]
+    assert wer["all"]["synth"]["wer"] == wer["all"]["ref"]["wer"]  # synthesized == reference
+    assert wer["all"]["ref"]["wer"] < 0.6
+    assert 0.0 <= wer["all"]["vocoded_ref"]["wer"] <= 1.5
+    assert wer["long"]["n_utts"] == 1  # only LJ001-0002 is longer than 27 characters
+    assert set(wer["hyps"]) == set(UTTS)
+
+    md = (exp / "report.md").read_text()
+    assert "MCD" in md and "WER" in md and "0.00 ± 0.00" in md
+    for rel in ("report/mcd_eval.png", "report/durations_eval.png", "report/wer.png"):
+        assert f"]({rel})" in md
+        assert (exp / rel).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mas_durations_from_nll_pass_when_stage4_absent(recipe, tmp_path):
+    shutil.copytree(recipe, tmp_path / "r")
+    root = tmp_path / "r"
+    shutil.rmtree(root / "exp" / "tiny" / "durations")
+    kw = dict(data_dir=root / "data", dump_dir=root / "dump")
+    report = evaluate(root / "exp" / "tiny", ["eval"], opts=_opts(asr=False), **kw)
+    dur = report["sets"]["eval"]["durations"]
+    assert "evaluator" in dur["source"]
+    n_tokens = sum(
+        len(line.split()) - 1
+        for line in (root / "dump" / "eval" / "token").read_text().splitlines()
+    )
+    assert dur["n_tokens"] == n_tokens  # blanks merged back into their tokens
+    assert report["sets"]["eval"]["wer"] == {"status": "n/a (--asr false)"}
+
+    report = evaluate(root / "exp" / "tiny", ["eval"], opts=_opts(asr=False, nll=False), **kw)
+    assert report["sets"]["eval"]["durations"] == {"status": "n/a (run stage 4)"}
+    json_path, md_path = write_report(report, root / "exp" / "tiny")
+    assert "n/a (run stage 4)" in md_path.read_text()
+    assert json.loads(json_path.read_text())["sets"]["eval"]["mcd"]["mean"] == pytest.approx(
+        0.0, abs=1e-9
+    )
+
+
+@pytest.mark.parametrize(
+    "remove, stage",
+    [
+        ("exp/tiny/decode_eval/feats.scp", "stage 5"),
+        ("dump/eval/feats.scp", "stage 1"),
+        ("data/eval/text", "stage 0"),
+        ("exp/tiny/config.yaml", "stage 3"),
+        ("exp/tiny/decode_eval/wav", "stage 6"),
+    ],
+)
+def test_missing_input_names_file_and_stage(recipe, tmp_path, remove, stage, capsys):
+    shutil.copytree(recipe, tmp_path / "r")
+    root = tmp_path / "r"
+    target = root / remove
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    with pytest.raises(MissingInputError, match=stage) as err:
+        evaluate(root / "exp" / "tiny", ["eval"], root / "data", root / "dump", _opts(asr=True))
+    assert remove.split("/")[-1] in str(err.value)
+    argv = [
+        "--exp_dir",
+        str(root / "exp" / "tiny"),
+        "--sets",
+        "eval",
+        "--data_dir",
+        str(root / "data"),
+        "--dump_dir",
+        str(root / "dump"),
+    ]
+    assert evaluate_main(argv) == 1
+    assert stage in capsys.readouterr().err
+
+
+def test_text_only_set_gets_synthesized_wer_only(recipe, tmp_path):
+    """A set without reference audio (e.g. long sentences made up for the robustness test)."""
+    pytest.importorskip("pocketsphinx", reason="pocketsphinx (glowtts[eval]) is not installed")
+    shutil.copytree(recipe, tmp_path / "r")
+    root = tmp_path / "r"
+    (root / "data" / "eval" / "wav.scp").unlink()
+    shutil.rmtree(root / "dump" / "eval")
+    report = evaluate(root / "exp" / "tiny", ["eval"], root / "data", root / "dump", _opts())
+    res = report["sets"]["eval"]
+    assert res["has_reference_audio"] is False
+    assert res["mcd"]["status"].startswith("n/a") and res["nll"]["status"].startswith("n/a")
+    assert res["durations"]["mae_frames"] == 0.0  # stage-4 durations still compared
+    assert res["wer"]["all"]["synth"]["n_utts"] == 2
+    assert res["wer"]["all"]["ref"] is None and res["wer"]["all"]["vocoded_ref"] is None
+    _, md_path = write_report(report, root / "exp" / "tiny")
+    assert "n/a (no reference audio)" in md_path.read_text()
