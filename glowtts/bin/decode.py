@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         teacher = {u: [int(x) for x in f] for u, f in read_kaldi_lines(args.durations)}
     spk = None
     if args.utt2spk:
-        spk_list = (Path(args.exp_dir) / "spk_list").read_text().split()
+        spk_list = (Path(args.exp_dir) / "spk_list.txt").read_text().split()
         spk_id = {s: i for i, s in enumerate(spk_list)}
         spk = {u: spk_id[f[0]] for u, f in read_kaldi_lines(args.utt2spk)}
 

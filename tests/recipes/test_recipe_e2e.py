@@ -6,6 +6,7 @@ utils, local, conf), so outputs land there and never in the checkout.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -34,7 +35,8 @@ DEBUG_TRAIN = {
     "batch_frames": 0,
     "num_workers": 0,
     "max_steps": 6,
-    "warmup_steps": 2,
+    "warmup_steps": 3,
+    "learning_rate": 0.02,  # peak lr about 2e-3 for the tiny model
     "save_interval_steps": 3,
     "log_interval_steps": 2,
     "image_interval_steps": 3,
@@ -77,11 +79,11 @@ def _lines(path: Path) -> list[list[str]]:
     return [line.split() for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_ljspeech_recipe_stages_0_to_6(ljspeech_mini: Path, tmp_path: Path):
+def test_ljspeech_recipe_stages_0_to_7(ljspeech_mini: Path, tmp_path: Path):
     recipe = _mirror("ljspeech", tmp_path)
     conf = _debug_config(recipe, tmp_path)
     common = ["--db_root", str(ljspeech_mini), "--train_config", str(conf), "--nj", "3", "--tag", "debug"]
-    _run(recipe, "--stage", "0", "--stop_stage", "6", *common)
+    _run(recipe, "--stage", "0", "--stop_stage", "7", "--eval_max_utts", "1", *common)
 
     # stage 0: every one of the 32 utterances in exactly one split
     sets = {s: [u[0] for u in _lines(recipe / "data" / s / "text")] for s in ("train", "dev", "eval")}
@@ -110,6 +112,11 @@ def test_ljspeech_recipe_stages_0_to_6(ljspeech_mini: Path, tmp_path: Path):
         assert [w.stem for w in wavs] == sorted(sets[s])
         info = sf.info(str(wavs[0]))
         assert info.samplerate == 22050 and info.frames > 0
+
+    # stage 7: the report covers both sets
+    report = json.loads((recipe / "exp" / "debug" / "report.json").read_text())
+    assert "dev" in json.dumps(report) and "eval" in json.dumps(report)
+    assert (recipe / "exp" / "debug" / "report.md").is_file()
 
     # re-running a stage overwrites cleanly with the same result
     before = (recipe / "dump" / "dev" / "feats.scp").read_text()

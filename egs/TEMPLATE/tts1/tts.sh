@@ -28,7 +28,7 @@ train_config=conf/train.yaml   # THE config: feats, text, model, train, decode s
 decode_config=        # optional YAML whose 'decode' section overrides the training config's
 tag=                  # experiment name (default: the train_config file name + token type)
 db_root=              # corpus location (LJSpeech-1.1 layout)
-token_type=char       # char | phn | bpe
+token_type=           # char | phn | bpe (default: text.token_type of the train config)
 nbpe=                 # BPE vocabulary size (token_type=bpe; default from the YAML)
 train_set=train       # training set name
 dev_set=dev           # development set (validation loss during training)
@@ -53,7 +53,7 @@ Usage: $0 [options]   (run from egs/<corpus>/tts1 through its run.sh)
   --decode_config FILE       YAML with a 'decode' section overriding the training one
   --tag NAME                 experiment name under $expdir/
   --db_root DIR              corpus location
-  --token_type char|phn|bpe  text front-end (default: $token_type)
+  --token_type char|phn|bpe  text front-end (default: text.token_type of the train config)
   --nbpe N                   BPE vocabulary size
   --skip_bad true|false      skip bad utterances in stages 0-1 with a logged reason
   --gpu_inference true|false decode on a GPU
@@ -66,6 +66,9 @@ EOH
 [ $# -eq 0 ] || die "unexpected arguments: $*\n$help_message"
 [ -f "$train_config" ] || die "train config $train_config not found (--train_config)"
 [ -z "$decode_config" ] || [ -f "$decode_config" ] || die "decode config $decode_config not found"
+if [ -z "$token_type" ]; then
+  token_type=$(python -c "import sys, yaml; print((yaml.safe_load(open(sys.argv[1])).get('text') or {}).get('token_type', 'char'))" "$train_config")
+fi
 case $token_type in char|phn|bpe) ;; *) die "--token_type must be char, phn or bpe, not '$token_type'";; esac
 [ -n "$tag" ] || tag="$(basename "${train_config%.*}")_${token_type}"
 exp=$expdir/$tag

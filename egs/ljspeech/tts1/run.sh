@@ -10,4 +10,4 @@ cd "$(dirname "$0")"
 
 db_root=downloads/LJSpeech-1.1
 
-./tts.sh --db_root "$db_root" --train_config conf/train.yaml --token_type char "$@"
+./tts.sh --db_root "$db_root" --train_config conf/train.yaml "$@"

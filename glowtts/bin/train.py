@@ -1,0 +1,75 @@
+"""``glowtts-train``: train Glow-TTS (stage 3). Under ``torchrun`` for several GPUs.
+
+Example::
+
+    glowtts-train --config conf/train.yaml --train_dir dump/train --dev_dir dump/dev \\
+        --token_list data/token_list/char/tokens.txt --exp_dir exp/tts_char
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def str2bool(v: str) -> bool:
+    if v.lower() in ("true", "1", "yes"):
+        return True
+    if v.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="glowtts-train",
+        description="Train Glow-TTS from dump dirs (feats.scp + token) and a YAML config.",
+    )
+    p.add_argument("--config", required=True, help="experiment YAML (sections model, train, ...)")
+    p.add_argument("--train_dir", required=True, help="dump dir of the training set")
+    p.add_argument("--dev_dir", default=None, help="dump dir of the dev set (loss each epoch)")
+    p.add_argument("--token_list", required=True, help="tokens.txt (frontend.yaml beside it)")
+    p.add_argument("--exp_dir", required=True, help="experiment dir (checkpoints, logs)")
+    p.add_argument(
+        "--resume", type=str2bool, default=True, help="continue from the newest checkpoint"
+    )
+    p.add_argument("--device", default="auto", help="cpu | cuda | auto")
+    p.add_argument("--seed", type=int, default=None, help="overrides train.seed")
+    p.add_argument("--max_steps", type=int, default=None, help="overrides train.max_steps")
+    p.add_argument("--stats", default=None, help="stats.npy to copy into exp_dir")
+    p.add_argument("--spk_list", default=None, help="speaker list (default: from train utt2spk)")
+    p.add_argument("--train_utt2spk", default=None, help="utt2spk of the training set")
+    p.add_argument("--dev_utt2spk", default=None, help="utt2spk of the dev set")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from glowtts.train.setup import run_training
+    from glowtts.train.trainer import NonFiniteLossError
+
+    try:
+        run_training(
+            config=args.config,
+            train_dir=args.train_dir,
+            dev_dir=args.dev_dir,
+            token_list=args.token_list,
+            exp_dir=args.exp_dir,
+            resume=args.resume,
+            device=args.device,
+            seed=args.seed,
+            max_steps=args.max_steps,
+            stats=args.stats,
+            spk_list=args.spk_list,
+            train_utt2spk=args.train_utt2spk,
+            dev_utt2spk=args.dev_utt2spk,
+            argv=list(sys.argv if argv is None else ["glowtts-train", *argv]),
+        )
+    except (NonFiniteLossError, ValueError, FileNotFoundError) as e:
+        print(f"glowtts-train: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Text-to-mel dataset over a dump dir: ``feats.scp`` (kaldiio) + ``token`` (+ ``utt2spk``).
+
+A dump dir written by stages 1-2 holds::
+
+    feats.scp        utt  ark:offset      float32 (T_mel, n_mels) matrices
+    utt2num_frames   utt  T_mel           (optional; read from the arks when missing)
+    token            utt  id1 id2 ...     token ids without blanks
+
+Features are loaded lazily (one matrix per ``__getitem__``), so DataLoader workers
+each read only what they serve.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from glowtts.text.blanks import intersperse
+
+logger = logging.getLogger(__name__)
+
+
+def read_kv(path: str | Path, *, n_fields: int | None = None) -> dict[str, list[str]]:
+    """Read a Kaldi-style ``key value...`` file into ``{key: [fields]}``.
+
+    Raises ``ValueError`` naming the file and line on duplicates or malformed lines.
+    """
+    out: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if n_fields is not None and len(parts) - 1 != n_fields:
+                raise ValueError(f"{path}:{n}: expected 'key' + {n_fields} field(s), got {line!r}")
+            if parts[0] in out:
+                raise ValueError(f"{path}:{n}: duplicate key {parts[0]!r}")
+            out[parts[0]] = parts[1:]
+    return out
+
+
+def read_token_list(path: str | Path) -> list[str]:
+    """Token list ``tokens.txt``: one token per line; the id is the line index."""
+    with open(path, encoding="utf-8") as f:
+        toks = [line.rstrip("\n") for line in f]
+    while toks and toks[-1] == "":
+        toks.pop()
+    if not toks:
+        raise ValueError(f"{path}: empty token list")
+    return toks
+
+
+def read_spk_list(path: str | Path) -> list[str]:
+    """Speaker list: one speaker id per line; the index is the embedding id."""
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def make_spk_list(utt2spk: str | Path) -> list[str]:
+    """Sorted unique speakers of a ``utt2spk`` file."""
+    return sorted({v[0] for v in read_kv(utt2spk, n_fields=1).values()})
+
+
+class TTSDataset(Dataset):
+    """``(tokens, feats[, spk])`` items of one dump dir.
+
+    Args:
+        dump_dir: dir with ``feats.scp``, ``token`` and optionally ``utt2num_frames``.
+        n_vocab: size of the token list; ids outside ``[0, n_vocab)`` raise ``ValueError``.
+        add_blank: intersperse blank id 0 around every token (``n`` -> ``2n + 1``).
+        utt2spk: optional ``utt2spk`` file; with ``spk_list`` gives speaker ids.
+        spk_list: speaker names, index = id. Required with ``utt2spk``.
+        min_frames_per_token: drop utterances whose frame count (trimmed to a multiple
+            of ``squeeze``) is below ``min_frames_per_token * T_text`` (MAS needs at
+            least one frame per token).
+        squeeze: the model's time squeeze factor (frames are trimmed to a multiple of it).
+
+    Items are dicts: ``utt_id`` str, ``tokens`` (T_text,) long, ``feats`` (T_mel, n_mels)
+    float32, ``spk`` int or absent.
+    """
+
+    def __init__(
+        self,
+        dump_dir: str | Path,
+        n_vocab: int,
+        *,
+        add_blank: bool = False,
+        utt2spk: str | Path | None = None,
+        spk_list: Sequence[str] | None = None,
+        min_frames_per_token: int = 1,
+        squeeze: int = 1,
+    ) -> None:
+        self.dump_dir = Path(dump_dir)
+        scp = self.dump_dir / "feats.scp"
+        tok = self.dump_dir / "token"
+        for p in (scp, tok):
+            if not p.is_file():
+                raise FileNotFoundError(
+                    f"{p} not found: run the feature (stage 1) and tokenisation (stage 2) "
+                    "stages for this set first"
+                )
+        self.add_blank = add_blank
+        feats_scp = read_kv(scp, n_fields=1)
+        tokens = read_kv(tok)
+        keys = set(feats_scp) & set(tokens)
+        self.spk2id: dict[str, int] | None = None
+        utt2spk_map: dict[str, str] = {}
+        if utt2spk is not None:
+            if spk_list is None:
+                raise ValueError("TTSDataset: utt2spk given without a speaker list")
+            self.spk2id = {s: i for i, s in enumerate(spk_list)}
+            utt2spk_map = {k: v[0] for k, v in read_kv(utt2spk, n_fields=1).items()}
+            keys &= set(utt2spk_map)
+        n_all = len(set(feats_scp) | set(tokens) | set(utt2spk_map))
+        if len(keys) < n_all:
+            logger.warning(
+                "%s: %d of %d utterances lack feats, tokens%s and are dropped",
+                self.dump_dir,
+                n_all - len(keys),
+                n_all,
+                " or a speaker" if utt2spk is not None else "",
+            )
+        frames_file = self.dump_dir / "utt2num_frames"
+        if frames_file.is_file():
+            n_frames = {k: int(v[0]) for k, v in read_kv(frames_file, n_fields=1).items()}
+            missing = keys - set(n_frames)
+        else:
+            n_frames, missing = {}, keys
+        if missing:
+            logger.warning(
+                "%s: no utt2num_frames for %d utterances; reading their shapes from the arks",
+                self.dump_dir,
+                len(missing),
+            )
+            lazy = kaldiio.load_scp(str(scp))
+            for k in missing:
+                n_frames[k] = int(lazy[k].shape[0])
+
+        self.utt_ids: list[str] = []
+        self._tokens: list[np.ndarray] = []
+        self._spk: list[int] = []
+        self.feat_lengths: list[int] = []
+        self.token_lengths: list[int] = []
+        self._scp: dict[str, str] = {}
+        too_short = 0
+        for k in sorted(keys):
+            try:
+                ids = [int(x) for x in tokens[k]]
+            except ValueError as e:
+                raise ValueError(f"{tok}: utterance {k}: non-integer token id ({e})") from None
+            if not ids:
+                raise ValueError(f"{tok}: utterance {k} has no tokens (empty text?)")
+            bad = [i for i in ids if i < 0 or i >= n_vocab]
+            if bad:
+                raise ValueError(
+                    f"{tok}: utterance {k} has token id {bad[0]} outside the token list "
+                    f"(n_vocab={n_vocab}); was it tokenised with a different tokens.txt?"
+                )
+            if add_blank:
+                ids = intersperse(ids, blank_id=0)
+            t_mel = n_frames[k] // squeeze * squeeze
+            if t_mel < min_frames_per_token * len(ids):
+                too_short += 1
+                continue
+            if self.spk2id is not None:
+                spk = utt2spk_map[k]
+                if spk not in self.spk2id:
+                    raise ValueError(
+                        f"{utt2spk}: speaker {spk!r} of {k} is not in the speaker list "
+                        f"({len(self.spk2id)} speakers)"
+                    )
+                self._spk.append(self.spk2id[spk])
+            self.utt_ids.append(k)
+            self._tokens.append(np.asarray(ids, dtype=np.int64))
+            self.feat_lengths.append(n_frames[k])
+            self.token_lengths.append(len(ids))
+            self._scp[k] = feats_scp[k][0]
+        if too_short:
+            logger.warning(
+                "%s: %d utterances have fewer frames than tokens and are dropped",
+                self.dump_dir,
+                too_short,
+            )
+        if not self.utt_ids:
+            raise ValueError(f"{self.dump_dir}: no usable utterances")
+        self._loader = None
+
+    def __len__(self) -> int:
+        return len(self.utt_ids)
+
+    def _load(self, utt: str) -> np.ndarray:
+        # kaldiio.load_mat opens the ark per call: safe in forked workers, no shared fds.
+        return kaldiio.load_mat(self._scp[utt])
+
+    def __getitem__(self, i: int) -> dict:
+        utt = self.utt_ids[i]
+        feats = np.array(self._load(utt), dtype=np.float32)  # a writable copy
+        if feats.ndim != 2:
+            raise ValueError(f"{self.dump_dir}/feats.scp: {utt} is not a (T, n_mels) matrix")
+        item = {
+            "utt_id": utt,
+            "tokens": torch.from_numpy(self._tokens[i]),
+            "feats": torch.from_numpy(feats),
+        }
+        if self.spk2id is not None:
+            item["spk"] = self._spk[i]
+        return item

@@ -1,0 +1,169 @@
+"""Atomic checkpoints, RNG state capture, and discovery of the newest valid checkpoint.
+
+Checkpoints hold only tensors and primitive containers so that they load with
+``torch.load(weights_only=True)`` (no arbitrary pickles): RNG states are converted to
+tensors / lists before saving.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+STEP_RE = re.compile(r"^step_(\d{8,})\.pth$")
+
+
+def step_name(step: int) -> str:
+    """``step_00001000.pth``."""
+    return f"step_{step:08d}.pth"
+
+
+def rng_state() -> dict[str, Any]:
+    """Python, numpy, torch and CUDA RNG states as tensors / lists."""
+    py = random.getstate()
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": {
+            "kind": str(np_state[0]),
+            "keys": torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Inverse of :func:`rng_state`."""
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    n = state["numpy"]
+    np.random.set_state(
+        (
+            n["kind"],
+            n["keys"].numpy().astype(np.uint32),
+            n["pos"],
+            n["has_gauss"],
+            n["cached_gaussian"],
+        )
+    )
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        cuda = state["cuda"]
+        if len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+        else:
+            logger.warning(
+                "checkpoint has %d CUDA RNG states, this machine %d devices: CUDA RNG not restored",
+                len(cuda),
+                torch.cuda.device_count(),
+            )
+
+
+def _fsync_dir(d: Path) -> None:
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to a temp file in the same dir, fsync, then ``os.replace``.
+
+    A reader (or a crash at any instant) sees either the old file or the complete new
+    one, never a partial write.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_copy(src: str | Path, dst: str | Path) -> None:
+    """Atomically make ``dst`` a copy of ``src`` (a hard link when possible)."""
+    src, dst = Path(src), Path(dst)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    if tmp.exists():
+        tmp.unlink()
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+    _fsync_dir(dst.parent)
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """``torch.load(weights_only=True)``; raises on a corrupt or truncated file."""
+    obj = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(obj, dict) or "model" not in obj or "step" not in obj:
+        raise ValueError(f"{path}: not a glowtts training checkpoint")
+    return obj
+
+
+def list_step_checkpoints(ckpt_dir: str | Path) -> list[tuple[int, Path]]:
+    """``[(step, path)]`` of ``step_*.pth`` files, newest first."""
+    d = Path(ckpt_dir)
+    if not d.is_dir():
+        return []
+    out = []
+    for p in d.iterdir():
+        m = STEP_RE.match(p.name)
+        if m:
+            out.append((int(m.group(1)), p))
+    return sorted(out, reverse=True)
+
+
+def find_latest_valid(
+    ckpt_dir: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[Path, dict] | None:
+    """Newest step checkpoint that loads; corrupt ones are skipped with a warning."""
+    for _, p in list_step_checkpoints(ckpt_dir):
+        try:
+            return p, load_checkpoint(p, map_location)
+        except Exception as e:  # noqa: BLE001 - any failure means "unusable", try older
+            logger.warning("skipping unreadable checkpoint %s (%s: %s)", p, type(e).__name__, e)
+    return None
+
+
+def prune_checkpoints(ckpt_dir: str | Path, keep_last: int) -> list[Path]:
+    """Delete all but the newest ``keep_last`` step checkpoints and stale temp files."""
+    removed = []
+    for _, p in list_step_checkpoints(ckpt_dir)[keep_last:]:
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    for p in Path(ckpt_dir).glob(".*.tmp"):
+        p.unlink(missing_ok=True)
+    return removed

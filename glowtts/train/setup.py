@@ -1,0 +1,212 @@
+"""Everything ``glowtts-train`` does before the loop: config, data, model, experiment files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+
+from glowtts import __version__
+from glowtts.data.dataset import TTSDataset, make_spk_list, read_spk_list, read_token_list
+from glowtts.text import Frontend
+from glowtts.train.config import resolve_train_config
+from glowtts.train.distributed import cleanup_distributed, setup_distributed
+from glowtts.train.trainer import Trainer
+
+logger = logging.getLogger("glowtts.train")
+
+SECTIONS = ("feats", "text", "model", "train", "decode", "duration")
+# keys this command adds to the resolved exp_dir/config.yaml
+RESOLVED_KEYS = ("n_vocab", "n_speakers", "paths")
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML experiment config; reject unknown top-level sections."""
+    with open(path, encoding="utf-8") as f:
+        conf = yaml.safe_load(f) or {}
+    if not isinstance(conf, dict):
+        raise ValueError(f"{path}: the config must be a mapping of sections {list(SECTIONS)}")
+    unknown = sorted(set(conf) - set(SECTIONS) - set(RESOLVED_KEYS))
+    if unknown:
+        raise ValueError(f"{path}: unknown top-level key(s) {unknown}; valid: {list(SECTIONS)}")
+    for k in SECTIONS:
+        if conf.get(k) is not None and not isinstance(conf[k], dict):
+            raise ValueError(f"{path}: section {k!r} must be a mapping")
+    return conf
+
+
+def git_revision() -> str | None:
+    """``git rev-parse HEAD`` of the source tree, or None outside a git checkout."""
+    try:
+        r = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() if r.returncode == 0 and r.stdout.strip() else None
+
+
+def write_experiment_files(
+    exp_dir: Path,
+    conf: dict,
+    token_list: Path,
+    stats: Path | None,
+    spk_list: list[str] | None,
+    argv: list[str],
+) -> None:
+    """``config.yaml``, ``version.json``, ``tokens.txt`` (+ ``frontend.yaml``, ``stats.npy``,
+    ``spk_list.txt``) into ``exp_dir`` so decoding never meets another front-end."""
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = exp_dir / "config.yaml.tmp"
+    tmp.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
+    tmp.replace(exp_dir / "config.yaml")
+    version = {
+        "glowtts": __version__,
+        "git_revision": git_revision(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "command": argv,
+    }
+    (exp_dir / "version.json").write_text(json.dumps(version, indent=2) + "\n", encoding="utf-8")
+    shutil.copyfile(token_list, exp_dir / "tokens.txt")
+    fe = token_list.parent / "frontend.yaml"
+    if fe.is_file():
+        # the stage-2 front-end must be the one the config describes; then it is
+        # saved self-contained (tokens.txt, bpe.model) beside the model
+        frontend = Frontend.from_file(str(fe))
+        diffs = frontend.differences(conf.get("text"))
+        if diffs:
+            raise ValueError(
+                f"the config's text section disagrees with {fe} written by stage 2 "
+                f"({'; '.join(diffs)}): re-run stage 2 with this config or fix the config"
+            )
+        frontend.save(str(exp_dir))
+    else:
+        logger.warning("%s not found: the experiment dir has no front-end description", fe)
+    if stats is not None:
+        shutil.copyfile(stats, exp_dir / "stats.npy")
+    if spk_list is not None:
+        (exp_dir / "spk_list.txt").write_text("\n".join(spk_list) + "\n", encoding="utf-8")
+
+
+def _utt2spk(dump_dir: Path, explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    for cand in (dump_dir / "utt2spk", dump_dir.parent.parent / "data" / dump_dir.name / "utt2spk"):
+        if cand.is_file():
+            return cand
+    raise FileNotFoundError(
+        f"multi-speaker model but no utt2spk for {dump_dir} (looked in {dump_dir}/utt2spk and "
+        f"data/{dump_dir.name}/utt2spk); pass --train_utt2spk / --dev_utt2spk"
+    )
+
+
+def run_training(
+    *,
+    config: str | Path,
+    train_dir: str | Path,
+    dev_dir: str | Path | None,
+    token_list: str | Path,
+    exp_dir: str | Path,
+    resume: bool = True,
+    device: str = "auto",
+    seed: int | None = None,
+    max_steps: int | None = None,
+    stats: str | Path | None = None,
+    spk_list: str | Path | None = None,
+    train_utt2spk: str | None = None,
+    dev_utt2spk: str | None = None,
+    argv: list[str] | None = None,
+    build_model_fn: Callable[[dict, int], torch.nn.Module] | None = None,
+) -> dict:
+    """Train from files; returns :meth:`Trainer.fit`'s summary. Works under torchrun."""
+    if build_model_fn is None:
+        from glowtts.nets import build_model as build_model_fn
+    conf = load_config(config)
+    train_conf = dict(conf.get("train") or {})
+    if seed is not None:
+        train_conf["seed"] = seed
+    if max_steps is not None:
+        train_conf["max_steps"] = max_steps
+    train_conf = resolve_train_config(train_conf)
+    model_conf = dict(conf.get("model") or {})
+    text_conf = conf.get("text") or {}
+    token_list, train_dir, exp_dir = Path(token_list), Path(train_dir), Path(exp_dir)
+    n_vocab = len(read_token_list(token_list))
+    n_speakers = int(model_conf.get("n_speakers", 0) or 0)
+
+    info = setup_distributed(device, train_conf["ddp_backend"])
+    ok = False
+    try:
+        torch.manual_seed(train_conf["seed"])  # same initial weights on every rank
+        model = build_model_fn(model_conf, n_vocab)
+        squeeze = int(getattr(model, "squeeze", 1))
+        spk_names = None
+        utt2spk_tr = utt2spk_dev = None
+        if n_speakers > 1:
+            utt2spk_tr = _utt2spk(train_dir, train_utt2spk)
+            spk_names = read_spk_list(spk_list) if spk_list else make_spk_list(utt2spk_tr)
+            if len(spk_names) > n_speakers:
+                raise ValueError(
+                    f"{len(spk_names)} speakers in the data but model.n_speakers={n_speakers}"
+                )
+            if dev_dir is not None:
+                utt2spk_dev = _utt2spk(Path(dev_dir), dev_utt2spk)
+        ds_kw = {
+            "n_vocab": n_vocab,
+            "add_blank": bool(text_conf.get("add_blank", False)),
+            "spk_list": spk_names,
+            "squeeze": squeeze,
+        }
+        train_set = TTSDataset(train_dir, utt2spk=utt2spk_tr, **ds_kw)
+        dev_set = TTSDataset(dev_dir, utt2spk=utt2spk_dev, **ds_kw) if dev_dir else None
+        resolved = dict(conf)
+        resolved["train"] = train_conf
+        resolved["model"] = model_conf
+        resolved["n_vocab"] = n_vocab
+        resolved["n_speakers"] = len(spk_names) if spk_names else 0
+        resolved["paths"] = {
+            "train_dir": str(train_dir),
+            "dev_dir": str(dev_dir) if dev_dir else None,
+            "token_list": str(token_list),
+            "stats": str(stats) if stats else None,
+        }
+        if info.is_main:
+            write_experiment_files(
+                exp_dir,
+                resolved,
+                token_list,
+                Path(stats) if stats else None,
+                spk_names,
+                argv if argv is not None else sys.argv,
+            )
+        trainer = Trainer(
+            model,
+            train_set,
+            dev_set,
+            train_conf,
+            exp_dir,
+            dist_info=info,
+            resume=resume,
+            d_model=int(model_conf.get("hidden_channels", 192)),
+            meta={"model_conf": model_conf, "n_vocab": n_vocab, "text": dict(text_conf)},
+        )
+        summary = trainer.fit()
+        ok = True
+        return summary
+    finally:
+        cleanup_distributed(info, barrier=ok)

@@ -1,0 +1,111 @@
+"""TTSDataset over a dump dir, and collate_tts."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+import tinytts  # noqa: E402
+
+from glowtts.data.collate import collate_tts  # noqa: E402
+from glowtts.data.dataset import TTSDataset, make_spk_list  # noqa: E402
+
+
+@pytest.fixture
+def dump(tmp_path):
+    utts = tinytts.write_dump(tmp_path / "dump", 6, seed=0, token_lengths=[3, 5, 4, 6, 2, 7])
+    return tmp_path / "dump", utts
+
+
+def test_items_and_lengths(dump):
+    d, utts = dump
+    ds = TTSDataset(d, tinytts.N_VOCAB)
+    assert ds.utt_ids == sorted(utts)
+    assert ds.token_lengths == [3, 5, 4, 6, 2, 7]
+    assert ds.feat_lengths == [4 * n for n in ds.token_lengths]
+    it = ds[1]
+    assert it["utt_id"] == utts[1]
+    assert it["tokens"].dtype == torch.long and it["tokens"].shape == (5,)
+    assert it["feats"].dtype == torch.float32 and it["feats"].shape == (20, tinytts.N_MELS)
+    assert "spk" not in it
+
+
+def test_add_blank(dump):
+    d, _ = dump
+    plain = TTSDataset(d, tinytts.N_VOCAB)[0]["tokens"]
+    blank = TTSDataset(d, tinytts.N_VOCAB, add_blank=True)[0]["tokens"]
+    assert len(blank) == 2 * len(plain) + 1
+    assert blank[0::2].eq(0).all() and torch.equal(blank[1::2], plain)
+
+
+def test_intersection_warns_count(dump, caplog):
+    d, utts = dump
+    with open(d / "token", "a") as f:
+        f.write("extra_utt 1 2 3\n")
+    with caplog.at_level(logging.WARNING):
+        ds = TTSDataset(d, tinytts.N_VOCAB)
+    assert len(ds) == len(utts)
+    assert "1 of 7 utterances" in caplog.text
+
+
+def test_missing_utt2num_frames_read_from_arks(tmp_path, caplog):
+    tinytts.write_dump(tmp_path / "d", 3, token_lengths=[2, 3, 4], with_num_frames=False)
+    with caplog.at_level(logging.WARNING):
+        ds = TTSDataset(tmp_path / "d", tinytts.N_VOCAB)
+    assert ds.feat_lengths == [8, 12, 16]
+    assert "utt2num_frames" in caplog.text
+
+
+def test_too_short_dropped_and_bad_ids(tmp_path, caplog):
+    d = tmp_path / "d"
+    tinytts.write_dump(d, 3, token_lengths=[2, 3, 4], frames_per_token=1)
+    with caplog.at_level(logging.WARNING):
+        # frames trimmed to a multiple of 4: 2 -> 0, 3 -> 0, 4 -> 4 (enough for 4 tokens)
+        ds = TTSDataset(d, tinytts.N_VOCAB, squeeze=4)
+    assert "2 utterances have fewer frames than tokens" in caplog.text
+    assert ds.token_lengths == [4]
+    with pytest.raises(ValueError, match="outside the token list"):
+        TTSDataset(d, 3)
+
+
+def test_no_usable_utts_and_missing_files(tmp_path):
+    d = tmp_path / "d"
+    tinytts.write_dump(d, 2, token_lengths=[5, 5], frames_per_token=1)
+    with pytest.raises(ValueError, match="no usable"):
+        TTSDataset(d, tinytts.N_VOCAB, add_blank=True)
+    with pytest.raises(FileNotFoundError, match="stage"):
+        TTSDataset(tmp_path / "nothing", tinytts.N_VOCAB)
+
+
+def test_speakers(dump, tmp_path):
+    d, utts = dump
+    u2s = tmp_path / "utt2spk"
+    u2s.write_text("".join(f"{u} spk{i % 2}\n" for i, u in enumerate(utts[:-1])))
+    spks = make_spk_list(u2s)
+    assert spks == ["spk0", "spk1"]
+    ds = TTSDataset(d, tinytts.N_VOCAB, utt2spk=u2s, spk_list=spks)
+    assert len(ds) == len(utts) - 1  # the utterance without a speaker is dropped
+    assert [ds[i]["spk"] for i in range(len(ds))] == [i % 2 for i in range(len(ds))]
+    with pytest.raises(ValueError, match="not in the speaker list"):
+        TTSDataset(d, tinytts.N_VOCAB, utt2spk=u2s, spk_list=["spk0"])
+
+
+def test_collate_pads(dump):
+    d, _ = dump
+    ds = TTSDataset(d, tinytts.N_VOCAB)
+    items = [ds[i] for i in (0, 3, 4)]
+    b = collate_tts(items)
+    assert b["utt_ids"] == [it["utt_id"] for it in items]
+    assert b["tokens"].shape == (3, 6) and b["feats"].shape == (3, 24, tinytts.N_MELS)
+    assert b["token_lengths"].tolist() == [3, 6, 2]
+    assert b["feat_lengths"].tolist() == [12, 24, 8]
+    assert b["spk"] is None
+    for i, it in enumerate(items):
+        n, t = len(it["tokens"]), it["feats"].shape[0]
+        assert torch.equal(b["tokens"][i, :n], it["tokens"]) and b["tokens"][i, n:].eq(0).all()
+        assert torch.equal(b["feats"][i, :t], it["feats"]) and b["feats"][i, t:].eq(0).all()

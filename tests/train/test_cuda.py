@@ -1,0 +1,43 @@
+"""Training steps on CUDA in every precision (skipped without a CUDA device)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tinytts  # noqa: E402
+
+from glowtts.bin.train import main  # noqa: E402
+from glowtts.train.plots import read_loss_log  # noqa: E402
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_cuda_steps_finite_and_resume(tmp_path, precision):
+    tinytts.write_dump(tmp_path / "dump/train", 8, seed=1)
+    tinytts.write_dump(tmp_path / "dump/dev", 2, seed=2, prefix="dev")
+    tl = tinytts.write_token_list(tmp_path / "tokens.txt")
+    train = tinytts.base_train(max_steps=3, precision=precision, num_workers=1, tensorboard=True)
+    cfg = tinytts.write_config(tmp_path / "c.yaml", train)
+    args = [
+        "--config", str(cfg),
+        "--train_dir", str(tmp_path / "dump/train"),
+        "--dev_dir", str(tmp_path / "dump/dev"),
+        "--token_list", str(tl),
+        "--exp_dir", str(tmp_path / "exp"),
+        "--device", "cuda",
+    ]  # fmt: skip
+    assert main(args) == 0
+    assert main([*args, "--max_steps", "5"]) == 0  # resume on the GPU
+    recs = [r for r in read_loss_log(tmp_path / "exp/loss.jsonl") if r["split"] == "train"]
+    assert [r["step"] for r in recs] == [1, 2, 3, 4, 5]
+    assert all(math.isfinite(r["loss"]) for r in recs)

@@ -1,0 +1,131 @@
+"""Trainer in-process: experiment files, precisions, NaN guard, best/keep_last, config errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tinytts  # noqa: E402
+
+from glowtts.bin.train import main  # noqa: E402
+from glowtts.data.dataset import TTSDataset  # noqa: E402
+from glowtts.train import NonFiniteLossError, Trainer  # noqa: E402
+from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint  # noqa: E402
+from glowtts.train.plots import read_loss_log  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    tinytts.write_dump(root / "dump/train", 8, seed=1)
+    tinytts.write_dump(root / "dump/dev", 3, seed=2, prefix="dev")
+    tl = tinytts.write_token_list(root / "token_list/char/tokens.txt")
+    (tl.parent / "frontend.yaml").write_text("token_type: char\n")
+    np.save(root / "stats.npy", np.zeros((2, tinytts.N_MELS)))
+    return root
+
+
+def _args(data: Path, cfg: Path, exp: Path, *extra: str) -> list[str]:
+    return [
+        "--config", str(cfg),
+        "--train_dir", str(data / "dump/train"),
+        "--dev_dir", str(data / "dump/dev"),
+        "--token_list", str(data / "token_list/char/tokens.txt"),
+        "--exp_dir", str(exp),
+        "--device", "cpu",
+        *extra,
+    ]  # fmt: skip
+
+
+def test_cli_writes_experiment_and_trains(data, tmp_path):
+    cfg = tinytts.write_config(tmp_path / "c.yaml", tinytts.base_train(max_steps=4, keep_last=1))
+    exp = tmp_path / "exp"
+    assert main(_args(data, cfg, exp, "--stats", str(data / "stats.npy"), "--seed", "7")) == 0
+    conf = yaml.safe_load((exp / "config.yaml").read_text())
+    assert conf["n_vocab"] == tinytts.N_VOCAB and conf["train"]["seed"] == 7
+    assert conf["train"]["warmup_steps"] == 10 and conf["model"] == tinytts.TINY_MODEL
+    ver = json.loads((exp / "version.json").read_text())
+    assert ver["torch"] == torch.__version__ and "--config" in ver["command"]
+    for f in ("tokens.txt", "frontend.yaml", "stats.npy", "train.log", "images/loss_curves.png"):
+        assert (exp / f).is_file(), f
+    assert list((exp / "images").glob("dev_*.png"))
+    steps = [s for s, _ in list_step_checkpoints(exp / "checkpoints")]
+    assert steps == [4]  # keep_last 1
+    best = load_checkpoint(exp / "checkpoints/best.pth")
+    assert best["best_dev_loss"] == min(
+        r["loss"] for r in read_loss_log(exp / "loss.jsonl") if r["split"] == "dev"
+    )
+    train = [r for r in read_loss_log(exp / "loss.jsonl") if r["split"] == "train"]
+    assert [r["step"] for r in train] == [1, 2, 3, 4]
+    assert all(math.isfinite(r["loss"]) for r in train)
+    # a finished run resumed with more steps continues from step 4
+    assert main(_args(data, cfg, exp, "--max_steps", "5")) == 0
+    assert "resumed from" in (exp / "train.log").read_text()
+    assert [s for s, _ in list_step_checkpoints(exp / "checkpoints")] == [5]
+    # --resume false starts over and moves the old checkpoints aside
+    assert main(_args(data, cfg, exp, "--resume", "false", "--max_steps", "1")) == 0
+    assert [s for s, _ in list_step_checkpoints(exp / "checkpoints")] == [1]
+    (old,) = exp.glob("checkpoints.old_*")
+    assert (old / "step_00000005.pth").is_file() and (old / "best.pth").is_file()
+    assert [r["step"] for r in read_loss_log(exp / "loss.jsonl") if r["split"] == "train"] == [1]
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_low_precision_steps_finite(data, tmp_path, precision):
+    cfg = tinytts.write_config(
+        tmp_path / "c.yaml", tinytts.base_train(max_steps=2, precision=precision)
+    )
+    assert main(_args(data, cfg, tmp_path / "exp")) == 0
+    train = [r for r in read_loss_log(tmp_path / "exp/loss.jsonl") if r["split"] == "train"]
+    assert len(train) == 2 and all(math.isfinite(r["loss"]) for r in train)
+    st = load_checkpoint(tmp_path / "exp/checkpoints/step_00000002.pth")
+    assert ("scaler" in st) == (precision == "fp16")
+
+
+def test_config_errors(data, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"model": tinytts.TINY_MODEL, "trian": {}}))
+    assert main(_args(data, bad, tmp_path / "e1")) == 1
+    assert "unknown top-level key(s) ['trian']" in capsys.readouterr().err
+    cfg = tinytts.write_config(tmp_path / "c.yaml", {"max_step": 3})
+    assert main(_args(data, cfg, tmp_path / "e2")) == 1
+    assert "max_step" in capsys.readouterr().err
+
+
+def test_nan_guard_skips_and_stops(data, tmp_path):
+    ds = TTSDataset(data / "dump/train", tinytts.N_VOCAB)
+    model = tinytts.StandIn(nan=True)
+    before = {k: v.clone() for k, v in model.named_parameters()}
+    tr = Trainer(model, ds, None, tinytts.base_train(max_bad_steps=2), tmp_path / "exp")
+    with pytest.raises(NonFiniteLossError, match="3 steps had non-finite"):
+        tr.fit()
+    assert tr.step == 0 and tr.bad_steps == 3
+    for k, v in model.named_parameters():
+        assert torch.equal(v, before[k]), k  # no optimizer step was taken
+    log = (tmp_path / "exp/train.log").read_text()
+    assert log.count("step skipped") == 3 and "utt0" in log
+
+
+def test_accum_grad_equals_big_batch(data, tmp_path):
+    """accum_grad 2 x batch 2 == batch 4 (same utterances, equal lengths, dropout off)."""
+    d = tmp_path / "eq"
+    tinytts.write_dump(d, 8, seed=4, token_lengths=[5] * 8)
+    ds = TTSDataset(d, tinytts.N_VOCAB)
+    params = []
+    for bs, acc in ((4, 1), (2, 2)):
+        torch.manual_seed(0)
+        model = tinytts.StandIn()
+        model.drop.p = 0.0
+        conf = tinytts.base_train(batch_size=bs, accum_grad=acc, shuffle=False, max_steps=2)
+        conf.update(grad_clip_value=0.0, data_dependent_init=False)
+        Trainer(model, ds, None, conf, tmp_path / f"exp{bs}").fit()
+        params.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    torch.testing.assert_close(params[0], params[1], rtol=1e-5, atol=1e-6)
