@@ -74,7 +74,8 @@ class InvConvNear(nn.Module):
         if torch.det(w) < 0:
             w[:, 0] = -w[:, 0]
         self.weight = nn.Parameter(w)
-        self._w_inv: torch.Tensor | None = None  # cached inverse for inference
+        # cached inverse for inference: a buffer, so .to(device) moves it; not saved
+        self.register_buffer("_w_inv", None, persistent=False)
 
     def _to_groups(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t = x.shape

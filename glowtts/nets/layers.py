@@ -17,12 +17,12 @@ class LayerNorm(nn.Module):
 
     def __init__(self, channels: int, eps: float = 1e-4) -> None:
         super().__init__()
-        self.eps = eps
+        self.channels, self.eps = channels, eps
         self.gamma = nn.Parameter(torch.ones(channels))
         self.beta = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.layer_norm(x.transpose(1, 2), (x.shape[1],), self.gamma, self.beta, self.eps)
+        x = F.layer_norm(x.transpose(1, 2), (self.channels,), self.gamma, self.beta, self.eps)
         return x.transpose(1, 2)
 
 
