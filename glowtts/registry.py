@@ -44,6 +44,7 @@ VOCODERS = Registry(
     "vocoder",
     {
         "griffin_lim": "glowtts.vocoders.griffin_lim:GriffinLimVocoder",
+        "hifigan": "glowtts.vocoders.hifigan:HiFiGANVocoder",
     },
 )
 

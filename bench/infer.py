@@ -1,0 +1,176 @@
+"""Benchmark Glow-TTS mel generation (text -> log-mel, no vocoder); prints one JSON object.
+
+Model: the official LJSpeech configuration (``egs/ljspeech/tts1/conf/train.yaml``
+``model`` section, ``n_vocab`` 148, about 28.6 M parameters), randomly initialised
+and passed through data-dependent init on a random batch, then
+``prepare_for_inference()`` (weight norm folded, inverse 1x1 convs cached), batch 1,
+under ``torch.inference_mode``.
+
+Inputs of 50 / 100 / 200 random tokens. A random model predicts about one frame per
+token, far fewer than a trained one, so the flow decoder (most of the cost) would be
+under-measured; the timed calls therefore pass ``durations`` of ``--frames_per_token``
+frames per token (default 6: LJSpeech averages about 5.7 frames per character), so
+T_mel is what a trained model produces. ``predicted`` repeats the 100-token case with
+the random model's own predicted durations, for reference.
+
+On CUDA the cases run twice: eager (``cuda``) and through
+:class:`glowtts.cuda_graphs.GraphedInference` (``cuda_graphs``: encoder and decoder
+replayed from CUDA graphs; captured in the warm-up calls).
+
+Times are medians over ``--repeats`` warm calls (after ``--warmup`` calls), on the
+CPU at ``--threads`` threads (default: 2, the setting the CPU target is stated for)
+and on CUDA when present (``--device`` auto|cpu|cuda). Real-time factor =
+time / mel seconds, with mel seconds = frames * 256 / 22050.
+
+Usage: ``python bench/infer.py [--threads N] [--repeats N] [--device auto|cpu|cuda]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE.parent))  # run from a checkout without `pip install -e .`
+
+from glowtts.cuda_graphs import GraphedInference  # noqa: E402
+from glowtts.nets import build_model  # noqa: E402
+
+N_VOCAB = 148
+HOP, FS = 256, 22050
+LENGTHS = (50, 100, 200)
+
+
+def build_official(seed: int = 0) -> torch.nn.Module:
+    conf = yaml.safe_load((_HERE.parent / "egs/ljspeech/tts1/conf/train.yaml").read_text())
+    torch.manual_seed(seed)
+    model = build_model(conf["model"], N_VOCAB)
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([60, 45])
+    tokens = torch.randint(2, N_VOCAB, (2, 60), generator=g) * (torch.arange(60) < lengths[:, None])
+    flen = lengths * 6
+    feats = torch.randn(2, int(flen.max()), model.n_mels, generator=g) - 5.0
+    model.data_dependent_init(tokens, lengths, feats, flen)
+    return model.prepare_for_inference()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_inference(
+    infer,
+    n_tokens: int,
+    device: torch.device,
+    *,
+    frames_per_token: int | None,
+    warmup: int,
+    repeats: int,
+) -> dict:
+    g = torch.Generator().manual_seed(n_tokens)
+    tokens = torch.randint(2, N_VOCAB, (1, n_tokens), generator=g).to(device)
+    lengths = torch.tensor([n_tokens], device=device)
+    dur = None
+    if frames_per_token is not None:
+        dur = torch.full((1, n_tokens), frames_per_token, dtype=torch.long, device=device)
+    times = []
+    frames = 0
+    with torch.inference_mode():
+        for i in range(warmup + repeats):
+            _sync(device)
+            t0 = time.perf_counter()
+            out = infer(tokens, lengths, noise_scale=0.667, length_scale=1.0, durations=dur)
+            _sync(device)
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+            frames = int(out["mel_lengths"][0])
+    med = statistics.median(times)
+    mel_s = frames * HOP / FS
+    return {
+        "tokens": n_tokens,
+        "frames": frames,
+        "mel_seconds": round(mel_s, 3),
+        "median_ms": round(med * 1e3, 3),
+        "min_ms": round(min(times) * 1e3, 3),
+        "rtf": round(med / mel_s, 5),
+    }
+
+
+def run_device(infer, device: torch.device, args) -> dict:
+    res = {
+        f"{n}_tokens": time_inference(
+            infer,
+            n,
+            device,
+            frames_per_token=args.frames_per_token,
+            warmup=args.warmup,
+            repeats=args.repeats,
+        )
+        for n in LENGTHS
+    }
+    res["predicted_100_tokens"] = time_inference(
+        infer, 100, device, frames_per_token=None, warmup=args.warmup, repeats=args.repeats
+    )
+    return res
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--repeats", type=int, default=20, help="timed calls per case")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls first")
+    p.add_argument(
+        "--frames_per_token", type=int, default=6, help="teacher durations of the timed calls"
+    )
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--skip_cpu", action="store_true", help="CUDA only")
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    model = build_official()
+    result = {
+        "bench": "glowtts mel generation (official LJSpeech config, batch 1)",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "frames_per_token": args.frames_per_token,
+        "repeats": args.repeats,
+    }
+    if args.device in ("auto", "cpu") and not args.skip_cpu:
+        cpu = run_device(model.inference, torch.device("cpu"), args)
+        cpu["threads"] = torch.get_num_threads()
+        result["cpu"] = cpu
+        result["cpu_rtf_100_tokens"] = cpu["100_tokens"]["rtf"]
+        result["cpu_rtf_target"] = 0.02
+    if args.device in ("auto", "cuda") and torch.cuda.is_available():
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = False  # lengths vary per call
+        model = model.to("cuda").prepare_for_inference()  # re-cache the inverses on the GPU
+        cuda = run_device(model.inference, torch.device("cuda"), args)
+        cuda["name"] = torch.cuda.get_device_name()
+        result["cuda"] = cuda
+        # the same calls replayed from CUDA graphs (captured during the warm-up calls)
+        graphed = run_device(GraphedInference(model), torch.device("cuda"), args)
+        result["cuda_graphs"] = graphed
+        result["cuda_ms_100_tokens"] = cuda["100_tokens"]["median_ms"]
+        result["cuda_graphs_ms_100_tokens"] = graphed["100_tokens"]["median_ms"]
+        result["cuda_ms_target"] = 5.0
+    elif args.device == "cuda":
+        result["cuda"] = "no CUDA device"
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

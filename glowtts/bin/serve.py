@@ -1,0 +1,102 @@
+"""glowtts-serve: an HTTP text-to-speech server for a trained experiment.
+
+::
+
+    glowtts-serve --exp exp/<tag> [--host 127.0.0.1 --port 8080]
+    curl -s localhost:8080/health
+    curl -s -X POST localhost:8080/tts -d '{"text": "Hello world."}' -o hello.wav
+
+``POST /tts`` takes JSON ``{"text", "noise_scale", "length_scale", "spk", "seed"}`` and
+returns ``audio/wav``; errors come back as JSON with a status code. Limits:
+``--max_request_bytes`` (default 65536) and ``--max_text_chars`` (default 5000).
+Binds to loopback by default; there is no authentication, so only pass
+``--host 0.0.0.0`` behind a proxy you trust. See :mod:`glowtts.server`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import torch
+
+from ..registry import VOCODERS
+from ..server import MAX_REQUEST_BYTES, MAX_TEXT_CHARS, make_server
+from ..synthesizer import Synthesizer
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="glowtts-serve",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--exp", required=True, help="experiment dir written by glowtts-train (exp/<tag>)"
+    )
+    p.add_argument(
+        "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
+    p.add_argument("--vocoder", default="griffin_lim", choices=VOCODERS.names(), help="vocoder")
+    p.add_argument("--vocoder_checkpoint", default=None, help="generator checkpoint (hifigan)")
+    p.add_argument(
+        "--vocoder_config",
+        default=None,
+        help="generator config.json (default: beside the checkpoint)",
+    )
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    p.add_argument(
+        "--cuda_graphs", action="store_true", help="replay the model from CUDA graphs (CUDA only)"
+    )
+    p.add_argument(
+        "--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)"
+    )
+    p.add_argument(
+        "--max_request_bytes", type=int, default=MAX_REQUEST_BYTES, help="largest request body"
+    )
+    p.add_argument(
+        "--max_text_chars", type=int, default=MAX_TEXT_CHARS, help="longest text per request"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    vopts = {}
+    if args.vocoder == "hifigan":
+        vopts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+    try:
+        syn = Synthesizer.from_exp(
+            args.exp,
+            args.checkpoint,
+            args.device,
+            args.vocoder,
+            vopts,
+            cuda_graphs=args.cuda_graphs,
+        )
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"glowtts-serve: {e}")
+    server = make_server(
+        syn,
+        args.host,
+        args.port,
+        max_request_bytes=args.max_request_bytes,
+        max_text_chars=args.max_text_chars,
+    )
+    logging.info("serving %s on %s (GET /health, POST /tts)", args.exp, server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""glowtts-synthesize: text -> wav with a trained experiment.
+
+One utterance::
+
+    glowtts-synthesize --exp exp/<tag> --text "Hello world." --out hello.wav
+
+Many (one utterance per line of a file, or of stdin with ``-``; blank lines are
+skipped), synthesised in length-sorted batches into ``<out_dir>/<n>.wav`` where
+``n`` is the line number (1-based)::
+
+    glowtts-synthesize --exp exp/<tag> --text_file sentences.txt --out_dir wavs/
+    cat sentences.txt | glowtts-synthesize --exp exp/<tag> --text_file - --out_dir wavs/
+
+``--noise_scale`` / ``--length_scale`` default to the experiment's ``decode`` section.
+``--durations "d1 d2 ..."`` gives the frames of every model input token (blanks
+included when the model uses them; one utterance only). ``--vocoder hifigan
+--vocoder_checkpoint g_02500000`` uses a HiFi-GAN generator (``config.json`` beside it,
+or ``--vocoder_config``). ``--plot`` writes ``<wav>.png`` with the mel and alignment.
+Long text is split at sentence boundaries and joined with a short pause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import torch
+
+from ..audio import save_wav
+from ..registry import VOCODERS
+from ..synthesizer import Synthesizer, plot_utterance
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="glowtts-synthesize",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--exp", required=True, help="experiment dir written by glowtts-train (exp/<tag>)"
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the text of one utterance")
+    src.add_argument("--text_file", help="one utterance per line; '-' reads stdin")
+    p.add_argument("--out", default=None, help="output wav for --text (default: out.wav)")
+    p.add_argument("--out_dir", default=None, help="output dir for --text_file (<n>.wav per line)")
+    p.add_argument(
+        "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
+    )
+    p.add_argument(
+        "--noise_scale", type=float, default=None, help="prior temperature (default: config)"
+    )
+    p.add_argument(
+        "--length_scale",
+        type=float,
+        default=None,
+        help="speaking rate, >1 slower (default: config)",
+    )
+    p.add_argument(
+        "--durations",
+        default=None,
+        help='frames per model input token, e.g. "3 5 2 ..." (--text only)',
+    )
+    p.add_argument("--spk", default=None, help="speaker id or name (multi-speaker models)")
+    p.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
+    p.add_argument("--vocoder", default="griffin_lim", choices=VOCODERS.names(), help="vocoder")
+    p.add_argument("--vocoder_checkpoint", default=None, help="generator checkpoint (hifigan)")
+    p.add_argument(
+        "--vocoder_config",
+        default=None,
+        help="generator config.json (default: beside the checkpoint)",
+    )
+    p.add_argument(
+        "--griffin_lim_iters", type=int, default=None, help="Griffin-Lim iterations (default 60)"
+    )
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    p.add_argument(
+        "--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)"
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start)")
+    p.add_argument(
+        "--cuda_graphs", action="store_true", help="replay the model from CUDA graphs (CUDA only)"
+    )
+    p.add_argument("--plot", action="store_true", help="also write <wav>.png: mel and alignment")
+    return p
+
+
+def _read_lines(path: str) -> list[tuple[int, str]]:
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    try:
+        lines = [(n, line.strip()) for n, line in enumerate(stream, 1)]
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    return [(n, t) for n, t in lines if t]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    if args.text is not None and args.out_dir:
+        sys.exit("glowtts-synthesize: --text writes --out FILE; --out_dir is for --text_file")
+    if args.text_file is not None:
+        if args.out:
+            sys.exit(
+                "glowtts-synthesize: --text_file writes into --out_dir DIR; --out is for --text"
+            )
+        if not args.out_dir:
+            sys.exit("glowtts-synthesize: --text_file needs --out_dir")
+        if args.durations:
+            sys.exit("glowtts-synthesize: --durations applies to one utterance (--text)")
+    durations = None
+    if args.durations:
+        try:
+            durations = [int(x) for x in args.durations.split()]
+        except ValueError:
+            sys.exit(f"glowtts-synthesize: --durations must be integers, got {args.durations!r}")
+
+    vopts: dict = {}
+    if args.vocoder == "hifigan":
+        vopts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+    elif args.vocoder == "griffin_lim" and args.griffin_lim_iters:
+        vopts = {"n_iter": args.griffin_lim_iters}
+    try:
+        syn = Synthesizer.from_exp(
+            args.exp,
+            args.checkpoint,
+            args.device,
+            args.vocoder,
+            vopts,
+            compile=args.compile,
+            cuda_graphs=args.cuda_graphs,
+        )
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"glowtts-synthesize: {e}")
+
+    bad: list[int] = []
+    if args.text is not None:
+        items = [(Path(args.out or "out.wav"), args.text)]
+    else:
+        try:
+            lines = _read_lines(args.text_file)
+        except OSError as e:
+            sys.exit(f"glowtts-synthesize: cannot read {args.text_file}: {e}")
+        if not lines:
+            sys.exit(f"glowtts-synthesize: no text in {args.text_file}")
+        items = []
+        for n, t in lines:
+            try:
+                syn.split(t)
+            except ValueError as e:
+                logging.warning("line %d skipped: %s", n, e)
+                bad.append(n)
+                continue
+            items.append((Path(args.out_dir) / f"{n}.wav", t))
+        if not items:
+            sys.exit(f"glowtts-synthesize: no line of {args.text_file} has text to synthesise")
+    try:
+        utts = syn.synthesize(
+            [t for _, t in items],
+            noise_scale=args.noise_scale,
+            length_scale=args.length_scale,
+            spk=args.spk,
+            durations=durations,
+            seed=args.seed,
+        )
+    except ValueError as e:
+        sys.exit(f"glowtts-synthesize: {e}")
+    for (path, _), utt in zip(items, utts):
+        save_wav(path, utt.wav, utt.sample_rate)
+        if args.plot:
+            plot_utterance(utt, path.with_suffix(".png"))
+        logging.info("wrote %s (%.2f s)", path, len(utt.wav) / utt.sample_rate)
+    if args.text_file is not None and bad:
+        sys.exit(
+            f"glowtts-synthesize: skipped line(s) {bad} of {args.text_file}: no speakable text"
+        )
+
+
+if __name__ == "__main__":
+    main()

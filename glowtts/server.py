@@ -1,0 +1,239 @@
+"""A small HTTP synthesis server on the standard library (``http.server``).
+
+Endpoints:
+
+- ``GET /health`` -> 200 JSON ``{"status": "ok", "sample_rate": ..., "n_speakers": ...,
+  "max_text_chars": ..., "max_request_bytes": ...}``.
+- ``POST /tts`` with a JSON body ``{"text": "...", "noise_scale": 0.667,
+  "length_scale": 1.0, "spk": 0, "seed": 1}`` (all but ``text`` optional) -> 200
+  ``audio/wav`` (16-bit PCM mono).
+
+Errors are JSON ``{"error": "..."}`` with a status code: 400 (bad JSON, missing or
+empty text, text without letters, bad option values), 404 (unknown path), 411 (no
+Content-Length), 413 (body over ``max_request_bytes``, default 64 KiB, or text over
+``max_text_chars``, default 5,000 characters), 500 (an unexpected failure, logged;
+the server keeps running).
+
+The server binds to 127.0.0.1 by default. It uses :class:`ThreadingHTTPServer`, so
+requests are accepted concurrently; the :class:`Synthesizer` serialises model and
+vocoder calls with its own lock. There is no authentication: put it behind a proxy
+before exposing it beyond the machine.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+
+from .synthesizer import Synthesizer
+
+logger = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024
+MAX_TEXT_CHARS = 5000
+_OPTION_KEYS = ("noise_scale", "length_scale", "spk", "seed")
+
+
+class RequestError(Exception):
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def wav_bytes(wav: np.ndarray, sample_rate: int) -> bytes:
+    """A 16-bit PCM mono WAV file of ``wav`` (float in [-1, 1], clipped)."""
+    import wave
+
+    pcm = (np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0) * 32767.0).round().astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]]:
+    """``(text, options)`` of a ``/tts`` body; raises :class:`RequestError` (400/413)."""
+    try:
+        req = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"body is not valid UTF-8 JSON: {e}") from None
+    if not isinstance(req, dict):
+        raise RequestError(HTTPStatus.BAD_REQUEST, "body must be a JSON object with a 'text' key")
+    unknown = sorted(set(req) - {"text", *_OPTION_KEYS})
+    if unknown:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"unknown key(s) {unknown}; valid: text, {', '.join(_OPTION_KEYS)}",
+        )
+    text = req.get("text")
+    if not isinstance(text, str):
+        raise RequestError(HTTPStatus.BAD_REQUEST, "'text' (a string) is required")
+    if len(text) > max_text_chars:
+        raise RequestError(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"text has {len(text)} characters; the limit is {max_text_chars}",
+        )
+    opts: dict[str, Any] = {}
+    for key in ("noise_scale", "length_scale"):
+        val = req.get(key)
+        if val is None:
+            continue
+        if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST, f"'{key}' must be a finite number, got {val!r}"
+            )
+        opts[key] = float(val)
+    if req.get("spk") is not None:
+        spk = req["spk"]
+        if isinstance(spk, bool) or not isinstance(spk, (int, str)):
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST, f"'spk' must be an id or a name, got {spk!r}"
+            )
+        opts["spk"] = spk
+    if req.get("seed") is not None:
+        seed = req["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**62:
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST, f"'seed' must be an integer in [0, 2^62), got {seed!r}"
+            )
+        opts["seed"] = seed
+    return text, opts
+
+
+class TTSServer(ThreadingHTTPServer):
+    """:class:`ThreadingHTTPServer` holding the synthesizer and the limits."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        synthesizer: Synthesizer,
+        *,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+        max_text_chars: int = MAX_TEXT_CHARS,
+    ) -> None:
+        super().__init__(address, TTSHandler)
+        self.synthesizer = synthesizer
+        self.max_request_bytes = max_request_bytes
+        self.max_text_chars = max_text_chars
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class TTSHandler(BaseHTTPRequestHandler):
+    server: TTSServer
+    protocol_version = "HTTP/1.1"
+    server_version = "glowtts"
+    timeout = 60  # seconds a client may stall mid-request before its socket is closed
+
+    def log_message(self, fmt: str, *args: Any) -> None:  # route access logs to logging
+        logger.info("%s %s", self.address_string(), fmt % args)
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: HTTPStatus, obj: dict[str, Any]) -> None:
+        self._send(status, (json.dumps(obj) + "\n").encode(), "application/json")
+
+    def _error(self, status: HTTPStatus, message: str) -> None:
+        self._json(status, {"error": message, "status": int(status)})
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] != "/health":
+            self._error(
+                HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use GET /health or POST /tts"
+            )
+            return
+        syn = self.server.synthesizer
+        self._json(
+            HTTPStatus.OK,
+            {
+                "status": "ok",
+                "sample_rate": syn.sample_rate,
+                "n_speakers": max(1, int(syn.model.n_speakers)),
+                "max_text_chars": self.server.max_text_chars,
+                "max_request_bytes": self.server.max_request_bytes,
+            },
+        )
+
+    def do_POST(self) -> None:
+        try:
+            if self.path.split("?")[0] != "/tts":
+                raise RequestError(HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use POST /tts")
+            body = self._read_body()
+            text, opts = parse_request(body, self.server.max_text_chars)
+            try:
+                wav, sr = self.server.synthesizer.tts(text, **opts)
+            except (ValueError, TypeError) as e:
+                raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
+            self._send(HTTPStatus.OK, wav_bytes(wav, sr), "audio/wav")
+        except RequestError as e:
+            self._error(e.status, str(e))
+        except Exception as e:  # never let one request take the server down
+            logger.exception("internal error on %s", self.path)
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(e).__name__}")
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.close_connection = True
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
+        try:
+            n = int(length)
+        except ValueError:
+            self.close_connection = True
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"bad Content-Length {length!r}") from None
+        if n < 0:
+            self.close_connection = True
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"bad Content-Length {length!r}")
+        if n > self.server.max_request_bytes:
+            # do not read a large body; close so the unread bytes are not parsed as a request
+            self.close_connection = True
+            raise RequestError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"body of {n} bytes exceeds the limit of {self.server.max_request_bytes}",
+            )
+        return self.rfile.read(n)
+
+
+def make_server(
+    synthesizer: Synthesizer,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+    max_text_chars: int = MAX_TEXT_CHARS,
+) -> TTSServer:
+    """A bound (not yet serving) server; ``port=0`` picks a free port (see ``.url``)."""
+    return TTSServer(
+        (host, port),
+        synthesizer,
+        max_request_bytes=max_request_bytes,
+        max_text_chars=max_text_chars,
+    )
+
+
+def serve_in_thread(server: TTSServer) -> threading.Thread:
+    """Run ``server.serve_forever`` in a daemon thread (stop with ``server.shutdown()``)."""
+    t = threading.Thread(target=server.serve_forever, name="glowtts-serve", daemon=True)
+    t.start()
+    return t

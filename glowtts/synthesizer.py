@@ -1,0 +1,501 @@
+"""Text -> waveform with a trained experiment: the user-facing synthesis API.
+
+::
+
+    from glowtts import Synthesizer
+    syn = Synthesizer.from_exp("exp/tts_train_char")            # Griffin-Lim
+    wav, sr = syn.tts("Printing, in the only sense with which we are concerned.")
+    mel = syn.mel("Hello.")                                      # (T, n_mels) log-mel
+    wavs = syn.tts_batch(["One.", "Two sentences. Here."])       # [(wav, sr), ...]
+    syn = Synthesizer.from_exp("exp/...", vocoder="hifigan",
+                               vocoder_options={"checkpoint": "g_02500000"})
+
+Everything comes from the experiment dir: ``config.yaml`` (model, ``feats``, and the
+``decode`` section's ``noise_scale`` / ``length_scale`` / ``batch_size`` defaults),
+``frontend.yaml`` + ``tokens.txt`` (the front-end the model trained with) and the
+checkpoint (``best.pth``, else the newest ``step_*.pth``).
+
+Text handling:
+
+- Long text is split at sentence ends (``. ! ?``), sentences packed into chunks of at
+  most ``max_chunk_chars`` characters (a longer sentence is cut at ``, ; :``, then at
+  spaces); the chunks are synthesised as one length-sorted batch and joined with
+  ``pause`` seconds of silence. So a 5,000-character text costs a few batched calls.
+- Empty text, or text with no letter or digit left after cleaning (e.g. ``"?!"``),
+  raises :class:`ValueError` (:class:`glowtts.text.EmptyTextError` for empty text).
+- Characters outside the token list become ``<unk>`` with a logged warning (the
+  front-end's behaviour).
+
+Inference runs under ``torch.inference_mode`` with weight norm folded and the
+inverse 1x1 convs cached; calls are serialised by a lock, so one instance can be
+shared by threads (e.g. the HTTP server).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .audio import MelConfig
+from .inference import load_model
+from .nets import GlowTTS
+from .registry import build_vocoder
+from .text import EmptyTextError, Frontend
+
+logger = logging.getLogger(__name__)
+
+DECODE_DEFAULTS = {"noise_scale": 0.667, "length_scale": 1.0, "batch_size": 16}
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+
+
+def split_text(text: str, max_chars: int = 400) -> list[str]:
+    """Split ``text`` into chunks of at most ``max_chars`` characters at sentence
+    boundaries (then clause boundaries, then spaces; a single longer word is cut).
+
+    Consecutive sentences share a chunk while they fit, so prosody across short
+    sentences is kept. Whitespace is normalised; empty pieces are dropped.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be >= 1, got {max_chars}")
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return [text] if text else []
+
+    def pieces(s: str, level: int) -> list[str]:
+        if len(s) <= max_chars:
+            return [s]
+        if level == 0:
+            parts = _SENTENCE_END.split(s)
+        elif level == 1:
+            parts = _CLAUSE_END.split(s)
+        elif level == 2:
+            parts = s.split(" ")
+        else:
+            return [s[i : i + max_chars] for i in range(0, len(s), max_chars)]
+        out = []
+        for p in parts:
+            if p:
+                out.extend(pieces(p, level + 1) if len(p) > max_chars else [p])
+        return out
+
+    chunks: list[str] = []
+    for p in pieces(text, 0):
+        if chunks and len(chunks[-1]) + 1 + len(p) <= max_chars:
+            chunks[-1] += " " + p
+        else:
+            chunks.append(p)
+    return chunks
+
+
+@dataclasses.dataclass
+class Utterance:
+    """One synthesised text.
+
+    Attributes:
+        text: the input text.
+        chunks: the pieces it was split into (see :func:`split_text`).
+        mel: ``(T, n_mels)`` log-mel of all chunks joined with pause frames.
+        durations: per chunk, frames per model input token (blanks included).
+        wav: float32 waveform (chunks joined with ``pause`` seconds of silence), or None
+            when only the mel was asked for.
+        sample_rate: Hz.
+    """
+
+    text: str
+    chunks: list[str]
+    mel: np.ndarray
+    durations: list[list[int]]
+    wav: np.ndarray | None
+    sample_rate: int
+
+
+class Synthesizer:
+    """A loaded experiment (front-end, model, vocoder) ready to synthesise.
+
+    Build it with :meth:`from_exp`. Options per call: ``noise_scale`` (prior
+    temperature), ``length_scale`` (>1 slower), ``spk`` (id or name, multi-speaker
+    models), ``durations`` (frames per model input token, overriding the predictor),
+    ``seed`` (reproducible noise).
+    """
+
+    def __init__(
+        self,
+        model: GlowTTS,
+        frontend: Frontend,
+        feats: MelConfig,
+        vocoder: Any,
+        *,
+        device: str | torch.device = "cpu",
+        decode: dict[str, Any] | None = None,
+        speakers: list[str] | None = None,
+        max_chunk_chars: int = 400,
+        pause: float = 0.2,
+    ) -> None:
+        self.model = model
+        self.frontend = frontend
+        self.feats = feats
+        self.vocoder = vocoder
+        self.device = torch.device(device)
+        opts = {
+            **DECODE_DEFAULTS,
+            **{k: v for k, v in (decode or {}).items() if k in DECODE_DEFAULTS},
+        }
+        self.noise_scale = float(opts["noise_scale"])
+        self.length_scale = float(opts["length_scale"])
+        self.batch_size = max(1, int(opts["batch_size"]))
+        self.speakers = speakers
+        self.max_chunk_chars = max_chunk_chars
+        self.pause = pause
+        self._lock = threading.Lock()
+        self._infer = model.inference
+        if frontend.vocab_size > model.n_vocab:
+            raise ValueError(
+                f"the front-end has {frontend.vocab_size} tokens but the model only {model.n_vocab}: "
+                "frontend.yaml/tokens.txt do not belong to this checkpoint"
+            )
+
+    @classmethod
+    def from_exp(
+        cls,
+        path: str | Path,
+        checkpoint: str | Path | None = None,
+        device: str | torch.device = "cpu",
+        vocoder: str = "griffin_lim",
+        vocoder_options: dict[str, Any] | None = None,
+        *,
+        compile: bool = False,
+        cuda_graphs: bool = False,
+        **options: Any,
+    ) -> Synthesizer:
+        """Load ``exp/<tag>``: config, front-end, checkpoint (default best.pth, else the
+        newest step) and the vocoder ``vocoder`` (a name in ``glowtts.registry.VOCODERS``)
+        built with ``vocoder_options`` (e.g. ``{"checkpoint": ..., "config": ...}`` for
+        hifigan; the device is passed unless given). ``compile=True`` wraps the encoder
+        and decoder in ``torch.compile`` (off by default: compiling takes longer than most
+        sessions save). ``cuda_graphs=True`` (CUDA only) replays the encoder and decoder
+        from CUDA graphs captured per padded length bucket
+        (:class:`glowtts.cuda_graphs.GraphedInference`): the first call of each bucket
+        captures, later ones skip the per-kernel launch cost. ``options`` go to the
+        constructor (``max_chunk_chars``, ``pause``).
+        """
+        path = Path(path)
+        device = torch.device(device)
+        model, config, ckpt = load_model(path, checkpoint, device)
+        logger.info("loaded %s", ckpt)
+        fe_path = path / "frontend.yaml"
+        if not fe_path.is_file():
+            raise FileNotFoundError(
+                f"{fe_path} is missing: {path} needs the front-end it was trained with "
+                "(glowtts-train copies it from data/token_list/<type>/)"
+            )
+        frontend = Frontend.from_file(str(fe_path))
+        feats = MelConfig.from_dict(config.get("feats") or {})
+        vopts = dict(vocoder_options or {})
+        if vocoder == "hifigan":
+            vopts.setdefault("device", device)
+        voc = build_vocoder(vocoder, feats.to_dict(), **vopts)
+        spk_file = path / "spk_list"
+        speakers = spk_file.read_text().split() if spk_file.is_file() else None
+        if compile:
+            model.encoder = torch.compile(model.encoder, dynamic=True)
+            model.decoder = torch.compile(model.decoder, dynamic=True)
+        syn = cls(
+            model,
+            frontend,
+            feats,
+            voc,
+            device=device,
+            decode=config.get("decode"),
+            speakers=speakers,
+            **options,
+        )
+        if cuda_graphs:
+            if device.type != "cuda":
+                raise ValueError("cuda_graphs needs a CUDA device")
+            from .cuda_graphs import GraphedInference
+
+            syn._infer = GraphedInference(model)
+        return syn
+
+    # ------------------------------------------------------------ properties
+    @property
+    def sample_rate(self) -> int:
+        return self.feats.fs
+
+    @property
+    def hop_length(self) -> int:
+        return self.feats.hop_length
+
+    # ------------------------------------------------------------ text
+    def split(self, text: str) -> list[str]:
+        """Chunks of ``text`` that carry speech (see :func:`split_text`).
+
+        Raises:
+            ValueError: the text is empty or has no letter/digit after cleaning.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if not text.strip():
+            raise EmptyTextError("text is empty: nothing to synthesise")
+        chunks = [c for c in split_text(text, self.max_chunk_chars) if self._speakable(c)]
+        if not chunks:
+            raise ValueError(f"text {text[:80]!r} has no letters or digits: nothing to synthesise")
+        return chunks
+
+    def _speakable(self, chunk: str) -> bool:
+        return any(ch.isalnum() for ch in self.frontend.clean(chunk))
+
+    def encode(self, text: str) -> list[int]:
+        """Model input ids of one chunk (blanks interspersed if the model uses them)."""
+        return self.frontend.encode(text)
+
+    def _speaker_id(self, spk: int | str | None) -> int | None:
+        n = self.model.n_speakers
+        if self.model.emb_g is None:
+            if spk not in (None, 0, "0"):
+                raise ValueError(f"this is a single-speaker model; got spk={spk!r}")
+            return None
+        if spk is None:
+            raise ValueError(f"this is a multi-speaker model ({n} speakers): pass spk (id or name)")
+        if isinstance(spk, str) and not spk.lstrip("-").isdigit():
+            if not self.speakers or spk not in self.speakers:
+                raise ValueError(
+                    f"unknown speaker {spk!r}; known: {self.speakers or '(no spk_list)'}"
+                )
+            return self.speakers.index(spk)
+        sid = int(spk)
+        if not 0 <= sid < n:
+            raise ValueError(f"speaker id {sid} out of range [0, {n})")
+        return sid
+
+    # ------------------------------------------------------------ synthesis
+    def synthesize(
+        self,
+        texts: Sequence[str],
+        *,
+        noise_scale: float | None = None,
+        length_scale: float | None = None,
+        spk: int | str | None = None,
+        durations: Sequence[int] | None = None,
+        seed: int | None = None,
+        vocode: bool = True,
+    ) -> list[Utterance]:
+        """Synthesise ``texts``; every chunk of every text goes into one length-sorted
+        batched pass (``batch_size`` from the config's ``decode`` section).
+
+        ``durations`` (one text only, not split) gives the frames of every model input
+        token. ``seed`` makes the noise reproducible (chunk ``k`` of the batch uses
+        ``seed + k``); None draws from torch's global generator.
+        """
+        if isinstance(texts, str):
+            raise TypeError("synthesize takes a list of texts; use tts() for one")
+        noise_scale = self.noise_scale if noise_scale is None else float(noise_scale)
+        length_scale = self.length_scale if length_scale is None else float(length_scale)
+        if not (math.isfinite(noise_scale) and noise_scale >= 0):
+            raise ValueError(f"noise_scale must be a finite number >= 0, got {noise_scale}")
+        if not (math.isfinite(length_scale) and length_scale > 0):
+            raise ValueError(f"length_scale must be a finite number > 0, got {length_scale}")
+        sid = self._speaker_id(spk)
+        chunks = [self.split(t) for t in texts]
+        flat = [(i, c, self.encode(c)) for i, cs in enumerate(chunks) for c in cs]
+        dur_t = None
+        if durations is not None:
+            if len(flat) != 1:
+                raise ValueError(
+                    "durations need exactly one text that is not split into chunks "
+                    f"(got {len(texts)} text(s), {len(flat)} chunk(s))"
+                )
+            ids = flat[0][2]
+            durations = [int(d) for d in durations]
+            if len(durations) != len(ids):
+                raise ValueError(
+                    f"{len(durations)} durations for {len(ids)} model input tokens"
+                    + (" (blanks included: 2n+1)" if self.frontend.add_blank else "")
+                )
+            if min(durations) < 0 or sum(durations) < 1:
+                raise ValueError("durations must be >= 0 with a positive sum")
+            dur_t = torch.tensor([durations])
+        with self._lock, torch.inference_mode():
+            mels, durs = self._mels(
+                [ids for _, _, ids in flat], noise_scale, length_scale, sid, dur_t, seed
+            )
+            wavs = self._vocode(mels) if vocode else None
+        return self._assemble(texts, chunks, flat, mels, durs, wavs)
+
+    def _mels(
+        self,
+        items: list[list[int]],
+        noise_scale: float,
+        length_scale: float,
+        sid: int | None,
+        durations: torch.Tensor | None,
+        seed: int | None,
+    ) -> tuple[list[np.ndarray], list[list[int]]]:
+        """Mels ``(T_i, n_mels)`` and durations of token sequences, batched longest first."""
+        order = sorted(range(len(items)), key=lambda i: -len(items[i]))
+        mels: list[np.ndarray | None] = [None] * len(items)
+        durs: list[list[int] | None] = [None] * len(items)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            lengths = torch.tensor([len(items[i]) for i in idx])
+            tokens = torch.zeros(len(idx), int(lengths.max()), dtype=torch.long)
+            for b, i in enumerate(idx):
+                tokens[b, : len(items[i])] = torch.tensor(items[i])
+            spk_t = (
+                None
+                if sid is None
+                else torch.full((len(idx),), sid, dtype=torch.long, device=self.device)
+            )
+            out = self._infer(
+                tokens.to(self.device),
+                lengths.to(self.device),
+                noise_scale=noise_scale,
+                length_scale=length_scale,
+                durations=None if durations is None else durations.to(self.device),
+                spk=spk_t,
+                seeds=None if seed is None else [seed + i for i in idx],
+            )
+            mel, mel_len, dur = out["mel"].cpu(), out["mel_lengths"].cpu(), out["durations"].cpu()
+            for b, i in enumerate(idx):
+                mels[i] = mel[b, : int(mel_len[b])].numpy()
+                durs[i] = dur[b, : len(items[i])].tolist()
+        return mels, durs  # type: ignore[return-value]
+
+    def _vocode(self, mels: list[np.ndarray]) -> list[np.ndarray]:
+        """Waveforms of the mels, in vocoder batches of similar length."""
+        order = sorted(range(len(mels)), key=lambda i: -len(mels[i]))
+        wavs: list[np.ndarray | None] = [None] * len(mels)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            for i, w in zip(idx, self.vocoder([mels[i] for i in idx], device=self.device)):
+                wavs[i] = np.asarray(w, dtype=np.float32)
+        return wavs  # type: ignore[return-value]
+
+    def _assemble(self, texts, chunks, flat, mels, durs, wavs) -> list[Utterance]:
+        n_pause_frames = int(round(self.pause * self.sample_rate / self.hop_length))
+        silence_mel = np.full(
+            (n_pause_frames, self.feats.n_mels), math.log(self.feats.log_floor), np.float32
+        )
+        silence_wav = np.zeros(int(round(self.pause * self.sample_rate)), np.float32)
+        out = []
+        for i, text in enumerate(texts):
+            ks = [k for k, (j, _, _) in enumerate(flat) if j == i]
+            mel_parts, wav_parts = [], []
+            for n, k in enumerate(ks):
+                if n:
+                    mel_parts.append(silence_mel)
+                    wav_parts.append(silence_wav)
+                mel_parts.append(mels[k])
+                if wavs is not None:
+                    wav_parts.append(wavs[k])
+            out.append(
+                Utterance(
+                    text=text,
+                    chunks=chunks[i],
+                    mel=np.concatenate(mel_parts).astype(np.float32),
+                    durations=[durs[k] for k in ks],
+                    wav=np.concatenate(wav_parts) if wavs is not None else None,
+                    sample_rate=self.sample_rate,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------ convenience
+    def tts(
+        self,
+        text: str,
+        *,
+        noise_scale: float | None = None,
+        length_scale: float | None = None,
+        spk: int | str | None = None,
+        durations: Sequence[int] | None = None,
+        seed: int | None = None,
+    ) -> tuple[np.ndarray, int]:
+        """Waveform (float32 in [-1, 1]) and sample rate for ``text``.
+
+        Raises:
+            ValueError: empty text, text without letters/digits, bad options.
+        """
+        (utt,) = self.synthesize(
+            [text],
+            noise_scale=noise_scale,
+            length_scale=length_scale,
+            spk=spk,
+            durations=durations,
+            seed=seed,
+        )
+        return utt.wav, utt.sample_rate
+
+    def mel(
+        self,
+        text: str,
+        *,
+        noise_scale: float | None = None,
+        length_scale: float | None = None,
+        spk: int | str | None = None,
+        durations: Sequence[int] | None = None,
+        seed: int | None = None,
+    ) -> np.ndarray:
+        """Log-mel ``(T, n_mels)`` for ``text`` (no vocoder)."""
+        (utt,) = self.synthesize(
+            [text],
+            noise_scale=noise_scale,
+            length_scale=length_scale,
+            spk=spk,
+            durations=durations,
+            seed=seed,
+            vocode=False,
+        )
+        return utt.mel
+
+    def tts_batch(
+        self,
+        texts: Sequence[str],
+        *,
+        noise_scale: float | None = None,
+        length_scale: float | None = None,
+        spk: int | str | None = None,
+        seed: int | None = None,
+    ) -> list[tuple[np.ndarray, int]]:
+        """``[(wav, sample_rate), ...]`` in the order of ``texts``, synthesised in
+        length-sorted batches."""
+        utts = self.synthesize(
+            texts, noise_scale=noise_scale, length_scale=length_scale, spk=spk, seed=seed
+        )
+        return [(u.wav, u.sample_rate) for u in utts]
+
+
+def plot_utterance(utt: Utterance, out_png: str | Path) -> None:
+    """PNG with the synthesised mel and the token x frame alignment of each chunk."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(utt.durations)
+    fig, axes = plt.subplots(1 + n, 1, figsize=(10, 3 + 2.5 * n), squeeze=False)
+    axes[0, 0].imshow(utt.mel.T, aspect="auto", origin="lower", interpolation="none")
+    axes[0, 0].set_title(f"mel: {utt.text[:60]!r}")
+    axes[0, 0].set_xlabel("frame")
+    for k, dur in enumerate(utt.durations):
+        cum = np.cumsum(dur)
+        frames = np.arange(int(cum[-1]) if len(cum) else 0)
+        owner = np.searchsorted(cum, frames, side="right")  # token that owns each frame
+        align = np.zeros((len(dur), len(frames)), np.float32)
+        align[owner, frames] = 1.0
+        ax = axes[1 + k, 0]
+        ax.imshow(align, aspect="auto", origin="lower", interpolation="none")
+        ax.set_title(f"alignment, chunk {k + 1}/{n} (token x frame)")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)

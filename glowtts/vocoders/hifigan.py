@@ -1,0 +1,300 @@
+"""HiFi-GAN generator (Kong et al., NeurIPS 2020) as a vocoder for a user's checkpoint.
+
+Our own implementation of the public generator architecture (V1/V2/V3 differ only
+in the numbers of ``config.json``): ``conv_pre`` (kernel 7) -> for each upsampling
+stage: leaky ReLU (0.1), ``ConvTranspose1d`` (``ups.i``), the multi-receptive-field
+fusion (mean of ``len(resblock_kernel_sizes)`` residual blocks, ``resblocks.*``)
+-> leaky ReLU (slope 0.01, PyTorch's default, as in the public generator) ->
+``conv_post`` (kernel 7, 1 channel) -> tanh.
+
+Module and parameter names match the public checkpoints: a generator file is a dict
+``{"generator": state_dict}`` whose weight-normed layers store ``<layer>.weight_g``
+and ``<layer>.weight_v`` (the old ``torch.nn.utils.weight_norm`` naming), with a
+``config.json`` beside it holding ``upsample_rates``, ``upsample_kernel_sizes``,
+``upsample_initial_channel``, ``resblock`` ("1" or "2"), ``resblock_kernel_sizes``,
+``resblock_dilation_sizes`` (and usually ``num_mels``, ``hop_size``,
+``sampling_rate``). Loading folds ``weight = g * v / ||v||`` (norm over every
+dimension but the first), i.e. weight norm is removed at load; checkpoints with
+plain ``weight`` keys or the ``parametrizations.weight.original0/1`` naming load too.
+
+The mel the generator expects must be the one the TTS model produces: the public
+LJSpeech generators use the Tacotron 2 / Glow-TTS definition of ``conf/*.yaml``
+(22050 Hz, hop 256, 80 bands, natural log) — the loader checks ``hop_size`` /
+``num_mels`` / ``sampling_rate`` against the experiment's ``feats`` section.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..audio import MelConfig
+
+logger = logging.getLogger(__name__)
+
+LRELU_SLOPE = 0.1
+ARCH_KEYS = (
+    "upsample_rates",
+    "upsample_kernel_sizes",
+    "upsample_initial_channel",
+    "resblock",
+    "resblock_kernel_sizes",
+    "resblock_dilation_sizes",
+)
+
+
+def _same_padding(kernel_size: int, dilation: int) -> int:
+    return (kernel_size * dilation - dilation) // 2
+
+
+class ResBlock1(nn.Module):
+    """Type 1 (V1, V2): per dilation, lrelu -> dilated conv -> lrelu -> conv (dilation 1), residual."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: list[int]) -> None:
+        super().__init__()
+        self.convs1 = nn.ModuleList(
+            nn.Conv1d(
+                channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
+            )
+            for d in dilations
+        )
+        self.convs2 = nn.ModuleList(
+            nn.Conv1d(channels, channels, kernel_size, padding=_same_padding(kernel_size, 1))
+            for _ in dilations
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for c1, c2 in zip(self.convs1, self.convs2):
+            h = c2(F.leaky_relu(c1(F.leaky_relu(x, LRELU_SLOPE)), LRELU_SLOPE))
+            x = x + h
+        return x
+
+
+class ResBlock2(nn.Module):
+    """Type 2 (V3): per dilation, lrelu -> dilated conv, residual."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: list[int]) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            nn.Conv1d(
+                channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
+            )
+            for d in dilations
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for c in self.convs:
+            x = x + c(F.leaky_relu(x, LRELU_SLOPE))
+        return x
+
+
+class HiFiGANGenerator(nn.Module):
+    """Log-mel ``(B, n_mels, T)`` -> waveform ``(B, 1, T * prod(upsample_rates))`` in [-1, 1].
+
+    Built without weight norm (the inference form); :meth:`add_weight_norm` adds it
+    (the training form, via the parametrization API) e.g. to produce test checkpoints.
+    """
+
+    def __init__(
+        self,
+        upsample_rates: list[int],
+        upsample_kernel_sizes: list[int],
+        upsample_initial_channel: int,
+        resblock: str | int,
+        resblock_kernel_sizes: list[int],
+        resblock_dilation_sizes: list[list[int]],
+        num_mels: int = 80,
+    ) -> None:
+        super().__init__()
+        if len(upsample_rates) != len(upsample_kernel_sizes):
+            raise ValueError("hifigan: upsample_rates and upsample_kernel_sizes differ in length")
+        if len(resblock_kernel_sizes) != len(resblock_dilation_sizes):
+            raise ValueError(
+                "hifigan: resblock_kernel_sizes and resblock_dilation_sizes differ in length"
+            )
+        if str(resblock) not in ("1", "2"):
+            raise ValueError(f"hifigan: resblock must be '1' or '2', got {resblock!r}")
+        block = ResBlock1 if str(resblock) == "1" else ResBlock2
+        self.hop_length = int(math.prod(upsample_rates))
+        self.num_mels = num_mels
+        self.n_kernels = len(resblock_kernel_sizes)
+        ch = upsample_initial_channel
+        self.conv_pre = nn.Conv1d(num_mels, ch, 7, padding=3)
+        self.ups = nn.ModuleList()
+        self.resblocks = nn.ModuleList()
+        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
+            c_in, c_out = ch // 2**i, ch // 2 ** (i + 1)
+            self.ups.append(nn.ConvTranspose1d(c_in, c_out, k, u, padding=(k - u) // 2))
+            for rk, rd in zip(resblock_kernel_sizes, resblock_dilation_sizes):
+                self.resblocks.append(block(c_out, rk, list(rd)))
+        self.conv_post = nn.Conv1d(ch // 2 ** len(upsample_rates), 1, 7, padding=3)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> HiFiGANGenerator:
+        missing = [k for k in ARCH_KEYS if k not in config]
+        if missing:
+            raise ValueError(f"hifigan config.json lacks {missing} (needs {list(ARCH_KEYS)})")
+        return cls(**{k: config[k] for k in ARCH_KEYS}, num_mels=int(config.get("num_mels", 80)))
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.conv_pre(mel)
+        for i, up in enumerate(self.ups):
+            x = up(F.leaky_relu(x, LRELU_SLOPE))
+            blocks = self.resblocks[i * self.n_kernels : (i + 1) * self.n_kernels]
+            x = sum(b(x) for b in blocks) / self.n_kernels
+        # the public generator uses PyTorch's default slope (0.01) here
+        return torch.tanh(self.conv_post(F.leaky_relu(x)))
+
+    def _weighted_layers(self) -> list[nn.Module]:
+        return [m for m in self.modules() if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d))]
+
+    def add_weight_norm(self) -> HiFiGANGenerator:
+        """Weight-norm every conv (``dim=0``, the public generator's choice), in place."""
+        for m in self._weighted_layers():
+            nn.utils.parametrizations.weight_norm(m, name="weight", dim=0)
+        return self
+
+
+def _fold(g: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``g * v / ||v||`` with the norm over every dimension but 0 (weight norm, ``dim=0``)."""
+    norm = v.flatten(1).norm(dim=1).view(-1, *([1] * (v.dim() - 1)))
+    return g * v / norm
+
+
+def fold_weight_norm(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A generator state dict with weight norm folded into plain ``<layer>.weight``.
+
+    Accepts the old naming (``weight_g``/``weight_v``), the parametrization naming
+    (``parametrizations.weight.original0/1``) and plain weights, in any mix.
+    """
+    out: dict[str, torch.Tensor] = {}
+    for key, val in state.items():
+        if key.endswith(".weight_g") or key.endswith(".parametrizations.weight.original0"):
+            continue
+        if key.endswith(".weight_v"):
+            prefix = key[: -len(".weight_v")]
+            out[prefix + ".weight"] = _fold(state[prefix + ".weight_g"].float(), val.float())
+        elif key.endswith(".parametrizations.weight.original1"):
+            prefix = key[: -len(".parametrizations.weight.original1")]
+            g = state[prefix + ".parametrizations.weight.original0"]
+            out[prefix + ".weight"] = _fold(g.float(), val.float())
+        else:
+            out[key] = val
+    return out
+
+
+def to_public_state_dict(generator: HiFiGANGenerator) -> dict[str, torch.Tensor]:
+    """The state dict of a weight-normed generator in the public checkpoint naming
+    (``weight_g``/``weight_v``), e.g. to write ``{"generator": ...}`` files."""
+    out = {}
+    for key, val in generator.state_dict().items():
+        key = key.replace(".parametrizations.weight.original0", ".weight_g")
+        key = key.replace(".parametrizations.weight.original1", ".weight_v")
+        out[key] = val
+    return out
+
+
+def load_generator(
+    checkpoint: str | Path,
+    config: str | Path | dict[str, Any] | None = None,
+    device: str | torch.device = "cpu",
+) -> tuple[HiFiGANGenerator, dict[str, Any]]:
+    """Load a public-format generator checkpoint; returns ``(generator in eval mode, config)``.
+
+    ``config`` is a dict or a path to ``config.json``; default: ``config.json`` beside
+    the checkpoint.
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"hifigan: checkpoint {checkpoint} does not exist")
+    if config is None:
+        config = checkpoint.parent / "config.json"
+    if not isinstance(config, dict):
+        path = Path(config)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"hifigan: {path} not found; pass the generator's config.json (vocoder option 'config')"
+            )
+        config = json.loads(path.read_text())
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "generator" in state:
+        state = state["generator"]
+    gen = HiFiGANGenerator.from_config(config)
+    try:
+        gen.load_state_dict(fold_weight_norm(state))
+    except RuntimeError as e:
+        raise ValueError(
+            f"hifigan: {checkpoint} does not match the architecture of its config.json: {e}"
+        ) from None
+    return gen.to(device).eval(), config
+
+
+class HiFiGANVocoder:
+    """Vocoder slot ``hifigan``: log-mel ``(T, n_mels)`` -> waveform with ``T * hop`` samples.
+
+    Args:
+        feats: the experiment's ``feats`` section (or a :class:`MelConfig`); its
+            ``hop_length``, ``n_mels`` and ``fs`` must match the generator's.
+        checkpoint: the generator file (``{"generator": state_dict}``).
+        config: its ``config.json`` (path or dict); default: beside the checkpoint.
+        device: where the generator runs.
+    """
+
+    def __init__(
+        self,
+        feats: dict[str, Any] | MelConfig,
+        checkpoint: str | Path | None = None,
+        config: str | Path | dict[str, Any] | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if checkpoint is None:
+            raise ValueError(
+                "vocoder hifigan needs a generator checkpoint (--vocoder_checkpoint / "
+                "vocoder option 'checkpoint'), e.g. a public HiFi-GAN generator with its config.json"
+            )
+        self.conf = feats if isinstance(feats, MelConfig) else MelConfig.from_dict(feats)
+        self.device = torch.device(device)
+        self.generator, self.config = load_generator(checkpoint, config, self.device)
+        problems = []
+        if self.generator.hop_length != self.conf.hop_length:
+            problems.append(
+                f"upsampling {self.generator.hop_length} != hop_length {self.conf.hop_length}"
+            )
+        if self.generator.num_mels != self.conf.n_mels:
+            problems.append(f"num_mels {self.generator.num_mels} != n_mels {self.conf.n_mels}")
+        fs = self.config.get("sampling_rate")
+        if fs is not None and int(fs) != self.conf.fs:
+            problems.append(f"sampling_rate {fs} != fs {self.conf.fs}")
+        if problems:
+            raise ValueError(
+                f"hifigan generator {checkpoint} does not fit this model's features: "
+                + "; ".join(problems)
+            )
+
+    @property
+    def sample_rate(self) -> int:
+        return self.conf.fs
+
+    @torch.inference_mode()
+    def __call__(
+        self, mels: list[np.ndarray | torch.Tensor], device: str | torch.device | None = None
+    ) -> list[np.ndarray]:
+        """Waveforms (float32, ``T_i * hop`` samples) for a list of ``(T_i, n_mels)`` log-mels.
+
+        Each mel runs on its own: padding a batch would change the last frames'
+        receptive field, and the generator is fully convolutional anyway.
+        """
+        wavs = []
+        for m in mels:
+            x = torch.as_tensor(np.asarray(m) if not torch.is_tensor(m) else m, dtype=torch.float32)
+            y = self.generator(x.to(self.device).t().unsqueeze(0))  # (1, 1, T * hop)
+            wavs.append(y.view(-1).cpu().numpy().astype(np.float32))
+        return wavs

@@ -1,0 +1,123 @@
+"""glowtts-serve: the HTTP server on loopback (port 0), incl. concurrency and bad input."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import wave
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from conftest import FEATS
+
+from glowtts.server import make_server, serve_in_thread
+from glowtts.synthesizer import Synthesizer
+
+
+@pytest.fixture(scope="module")
+def server(tiny_exp):
+    syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 2})
+    srv = make_server(syn, "127.0.0.1", 0, max_request_bytes=4096, max_text_chars=300)
+    thread = serve_in_thread(srv)
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def _request(srv, method, path, body=None, headers=None):
+    host, port = srv.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.getheader("Content-Type"), r.read()
+    finally:
+        conn.close()
+
+
+def _tts(srv, obj):
+    return _request(
+        srv, "POST", "/tts", json.dumps(obj).encode(), {"Content-Type": "application/json"}
+    )
+
+
+def _error(status_ct_body, status):
+    code, ctype, body = status_ct_body
+    assert code == status, body
+    assert ctype == "application/json"
+    return json.loads(body)["error"]
+
+
+def test_binds_loopback_and_reports_health(server):
+    assert server.server_address[0] == "127.0.0.1" and server.server_address[1] > 0
+    code, ctype, body = _request(server, "GET", "/health")
+    assert code == 200 and ctype == "application/json"
+    info = json.loads(body)
+    assert (
+        info["status"] == "ok"
+        and info["sample_rate"] == FEATS["fs"]
+        and info["max_text_chars"] == 300
+    )
+
+
+def test_tts_returns_a_wav(server):
+    code, ctype, body = _tts(
+        server, {"text": "Hello there.", "noise_scale": 0.3, "length_scale": 1.1, "seed": 4}
+    )
+    assert code == 200 and ctype == "audio/wav"
+    with wave.open(io.BytesIO(body)) as w:
+        assert w.getframerate() == FEATS["fs"] and w.getnchannels() == 1 and w.getsampwidth() == 2
+        assert w.getnframes() > 0
+    assert (
+        _tts(server, {"text": "Hello there.", "seed": 4})[2]
+        == _tts(server, {"text": "Hello there.", "seed": 4})[2]
+    )
+
+
+def test_concurrent_requests(server):
+    texts = [f"Request number {i} of a few." for i in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda t: _tts(server, {"text": t, "seed": 1}), texts))
+    assert all(code == 200 and ctype == "audio/wav" for code, ctype, _ in results)
+    # the same as one at a time: the lock keeps requests from interfering
+    assert results[2][2] == _tts(server, {"text": texts[2], "seed": 1})[2]
+
+
+def test_bad_requests_get_json_errors_and_the_server_survives(server):
+    assert "JSON" in _error(_request(server, "POST", "/tts", b"{not json"), 400)
+    assert "JSON" in _error(_request(server, "POST", "/tts", b"\xff\xfe"), 400)
+    assert "object" in _error(_request(server, "POST", "/tts", b"[1, 2]"), 400)
+    assert "text" in _error(_tts(server, {"noise_scale": 0.5}), 400)
+    assert "empty" in _error(_tts(server, {"text": "   "}), 400)
+    assert "letters" in _error(_tts(server, {"text": "?!"}), 400)
+    assert "length_scale" in _error(_tts(server, {"text": "abc", "length_scale": -1}), 400)
+    assert "noise_scale" in _error(_tts(server, {"text": "abc", "noise_scale": "hot"}), 400)
+    assert "unknown key" in _error(_tts(server, {"text": "abc", "speed": 2}), 400)
+    assert "single-speaker" in _error(_tts(server, {"text": "abc", "spk": 4}), 400)
+    assert "limit" in _error(_tts(server, {"text": "a" * 301}), 413)
+    assert "limit" in _error(_request(server, "POST", "/tts", b"x" * 5000), 413)
+    assert _error(_request(server, "GET", "/nope"), 404)
+    assert _error(_request(server, "POST", "/health", b"{}"), 404)
+    # a request without Content-Length
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.putrequest("POST", "/tts")
+    conn.endheaders()
+    r = conn.getresponse()
+    assert r.status == 411 and "Content-Length" in json.loads(r.read())["error"]
+    conn.close()
+    assert _request(server, "GET", "/health")[0] == 200
+
+
+def test_internal_error_is_a_500_and_the_server_keeps_serving(server, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(server.synthesizer, "tts", boom)
+    err = _error(_tts(server, {"text": "abc"}), 500)
+    assert "RuntimeError" in err and "simulated" not in err  # no internals leak to the client
+    monkeypatch.undo()
+    assert _tts(server, {"text": "abc"})[0] == 200

@@ -1,0 +1,162 @@
+"""glowtts.Synthesizer: loading an experiment, text handling, batching, options."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import FEATS, N_MELS, make_exp
+
+from glowtts.synthesizer import Synthesizer, plot_utterance, split_text
+from glowtts.text import EmptyTextError
+
+
+@pytest.fixture(scope="module")
+def syn(tiny_exp):
+    return Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 4})
+
+
+def test_import_glowtts_is_light_and_exports_synthesizer():
+    code = (
+        "import sys, glowtts; assert 'torch' not in sys.modules; "
+        "from glowtts import Synthesizer; assert 'torch' in sys.modules; print(Synthesizer.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "Synthesizer"
+
+
+def test_tts_returns_float_wav_at_the_experiment_rate(syn):
+    wav, sr = syn.tts("Hello world. How are you?", seed=3)
+    assert sr == FEATS["fs"] and wav.dtype == np.float32 and wav.ndim == 1
+    mel = syn.mel("Hello world. How are you?", seed=3)
+    assert mel.shape[1] == N_MELS and mel.shape[0] % 2 == 0  # squeeze factor 2
+    # Griffin-Lim gives (T - 1) * hop samples
+    assert len(wav) == (mel.shape[0] - 1) * FEATS["hop_length"]
+    assert np.isfinite(wav).all() and np.abs(wav).max() > 0
+
+
+def test_defaults_come_from_the_decode_section(syn):
+    assert (syn.noise_scale, syn.length_scale, syn.batch_size) == (0.5, 1.0, 4)
+
+
+def test_seed_and_noise_scale(syn):
+    a = syn.mel("Seeded text.", seed=5)
+    assert np.array_equal(a, syn.mel("Seeded text.", seed=5))
+    assert not np.allclose(a, syn.mel("Seeded text.", seed=6))
+    z0 = syn.mel("Seeded text.", noise_scale=0.0, seed=5)
+    assert np.allclose(z0, syn.mel("Seeded text.", noise_scale=0.0, seed=9))
+
+
+def test_length_scale_stretches(syn):
+    n1 = syn.mel("A sentence of some length.", length_scale=1.0).shape[0]
+    n3 = syn.mel("A sentence of some length.", length_scale=3.0).shape[0]
+    assert n3 > 2 * n1
+
+
+def test_durations_override(syn):
+    ids = syn.encode("abc")
+    durs = [3, 5, 2][: len(ids)]
+    (utt,) = syn.synthesize(["abc"], durations=durs, vocode=False)
+    assert utt.durations[0][: len(durs) - 1] == durs[:-1]
+    assert utt.mel.shape[0] == 10  # 3 + 5 + 2, already a multiple of 2
+    with pytest.raises(ValueError, match="durations for"):
+        syn.mel("abc", durations=[1, 2])
+    with pytest.raises(ValueError, match="exactly one text"):
+        syn.synthesize(["abc", "de"], durations=[1, 1, 1])
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!...", "-- ;"])
+def test_empty_or_punctuation_only_text_is_a_value_error(syn, text):
+    with pytest.raises(ValueError):
+        syn.tts(text)
+
+
+def test_empty_text_error_type(syn):
+    with pytest.raises(EmptyTextError):
+        syn.mel("  \n ")
+
+
+def test_unknown_characters_warn_and_still_synthesise(syn, caplog):
+    with caplog.at_level(logging.WARNING):
+        mel = syn.mel("abc \u4e2d\u6587 def")
+    assert mel.shape[0] > 0
+    assert any("<unk>" in r.getMessage() for r in caplog.records)
+
+
+def test_split_text_packs_sentences_under_the_limit():
+    sents = [f"Sentence number {i} is here." for i in range(40)]
+    text = " ".join(sents)
+    chunks = split_text(text, max_chars=100)
+    assert all(len(c) <= 100 for c in chunks) and len(chunks) > 1
+    assert " ".join(chunks) == text  # nothing lost, only split at boundaries
+    assert all(c.endswith(".") for c in chunks)  # cut at sentence ends
+    # one very long sentence falls back to clauses, then words
+    long = ", ".join(["word " * 30] * 4)
+    chunks = split_text(long, max_chars=60)
+    assert all(len(c) <= 60 for c in chunks)
+    assert " ".join(chunks).split() == long.split()
+    assert split_text("x" * 25, max_chars=10) == ["x" * 10, "x" * 10, "x" * 5]
+
+
+def test_long_text_is_split_and_joined_with_pauses(syn):
+    text = " ".join(f"This is sentence {i}, spoken by the model." for i in range(120))
+    assert len(text) > 5000
+    (utt,) = syn.synthesize([text], noise_scale=0.0, vocode=False)
+    assert len(utt.chunks) > 10 and all(len(c) <= syn.max_chunk_chars for c in utt.chunks)
+    pause = int(round(syn.pause * FEATS["fs"] / FEATS["hop_length"]))
+    frames = sum(sum(d) for d in utt.durations)
+    assert utt.mel.shape[0] == frames + pause * (len(utt.chunks) - 1)
+    # the first chunk on its own gives the same mel (batching/padding changes nothing)
+    first = syn.mel(utt.chunks[0], noise_scale=0.0)
+    assert np.allclose(utt.mel[: len(first)], first, atol=1e-4)
+
+
+def test_batch_equals_one_by_one_and_keeps_order(syn):
+    texts = ["Short.", "A much longer sentence than the first one, by far.", "Medium length text."]
+    utts = syn.synthesize(texts, noise_scale=0.0, vocode=False)
+    for text, utt in zip(texts, utts):
+        assert utt.text == text
+        assert np.allclose(utt.mel, syn.mel(text, noise_scale=0.0), atol=1e-4)
+    out = syn.tts_batch(texts, noise_scale=0.0)
+    assert [len(w) for w, _ in out] == [(u.mel.shape[0] - 1) * FEATS["hop_length"] for u in utts]
+
+
+def test_bad_options_are_value_errors(syn):
+    with pytest.raises(ValueError, match="length_scale"):
+        syn.mel("abc", length_scale=0)
+    with pytest.raises(ValueError, match="noise_scale"):
+        syn.mel("abc", noise_scale=float("nan"))
+    with pytest.raises(ValueError, match="single-speaker"):
+        syn.mel("abc", spk=3)
+
+
+def test_multi_speaker_by_id_or_name(tmp_path):
+    exp = make_exp(tmp_path / "ms", n_speakers=3, add_blank=True)
+    s = Synthesizer.from_exp(exp)
+    a = s.mel("Speaker test.", spk=1, noise_scale=0.0)
+    assert np.array_equal(a, s.mel("Speaker test.", spk="spk1", noise_scale=0.0))
+    b = s.mel("Speaker test.", spk=2, noise_scale=0.0)
+    assert a.shape != b.shape or not np.allclose(a, b)
+    assert len(s.encode("ab")) == 5  # blanks interspersed: 2n + 1
+    with pytest.raises(ValueError, match="multi-speaker"):
+        s.mel("Speaker test.")
+    with pytest.raises(ValueError, match="unknown speaker"):
+        s.mel("Speaker test.", spk="nobody")
+    with pytest.raises(ValueError, match="out of range"):
+        s.mel("Speaker test.", spk=3)
+
+
+def test_missing_pieces_are_clear_errors(tmp_path, tiny_exp):
+    with pytest.raises(FileNotFoundError, match="config.yaml"):
+        Synthesizer.from_exp(tmp_path)
+    with pytest.raises(ValueError, match="unknown vocoder"):
+        Synthesizer.from_exp(tiny_exp, vocoder="wavenet")
+
+
+def test_plot_utterance_writes_png(syn, tmp_path):
+    (utt,) = syn.synthesize(["One. " * 3], vocode=False)
+    plot_utterance(utt, tmp_path / "u.png")
+    assert (tmp_path / "u.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
