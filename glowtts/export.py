@@ -34,7 +34,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from .nets import GlowTTS
-from .nets.layers import LayerNorm
 
 logger = logging.getLogger(__name__)
 
@@ -42,31 +41,6 @@ FORMATS = ("torchscript", "onnx")
 INPUT_NAMES = ["tokens", "token_lengths", "noise_scale", "length_scale"]
 OUTPUT_NAMES = ["mel", "mel_lengths", "durations"]
 ONNX_OPSET = 17  # LayerNormalization and ScatterElements(reduction="add") need >= 16/17
-
-
-class _StaticLayerNorm(nn.Module):
-    """Channel LayerNorm with the channel count as a Python constant: the model's
-    :class:`LayerNorm` takes it from ``x.shape``, which the ONNX tracer records as a
-    dynamic value that ``LayerNormalization`` cannot take. Same parameters, same maths."""
-
-    def __init__(self, ln: LayerNorm) -> None:
-        super().__init__()
-        self.channels, self.eps = int(ln.gamma.shape[0]), ln.eps
-        self.gamma, self.beta = ln.gamma, ln.beta
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.layer_norm(x.transpose(1, 2), (self.channels,), self.gamma, self.beta, self.eps)
-        return x.transpose(1, 2)
-
-
-def _static_layer_norms(module: nn.Module) -> nn.Module:
-    """Replace every :class:`LayerNorm` inside ``module`` (in place) by :class:`_StaticLayerNorm`."""
-    for name, child in list(module.named_children()):
-        if isinstance(child, LayerNorm):
-            setattr(module, name, _StaticLayerNorm(child))
-        else:
-            _static_layer_norms(child)
-    return module
 
 
 class TextToMel(nn.Module):
@@ -80,7 +54,7 @@ class TextToMel(nn.Module):
     def __init__(self, model: GlowTTS) -> None:
         super().__init__()
         # a copy: the export swaps layers and must not change the caller's model
-        self.model = _static_layer_norms(copy.deepcopy(model)).eval()
+        self.model = copy.deepcopy(model).eval()
         self.model.requires_grad_(False)  # inference graph: outputs need no autograd
         self.n_sqz = int(model.n_sqz)
         self.multi_speaker = model.emb_g is not None
