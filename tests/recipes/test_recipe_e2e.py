@@ -79,11 +79,12 @@ def _lines(path: Path) -> list[list[str]]:
     return [line.split() for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_ljspeech_recipe_stages_0_to_7(ljspeech_mini: Path, tmp_path: Path):
+def test_ljspeech_recipe_stages_0_to_7(ljspeech_mini: Path, tmp_path: Path, monkeypatch):
     recipe = _mirror("ljspeech", tmp_path)
     conf = _debug_config(recipe, tmp_path)
     common = ["--db_root", str(ljspeech_mini), "--train_config", str(conf), "--nj", "3", "--tag", "debug"]
     _run(recipe, "--stage", "0", "--stop_stage", "7", "--eval_max_utts", "1", *common)
+    monkeypatch.chdir(recipe)  # scp files hold paths relative to the recipe dir, as in Kaldi
 
     # stage 0: every one of the 32 utterances in exactly one split
     sets = {s: [u[0] for u in _lines(recipe / "data" / s / "text")] for s in ("train", "dev", "eval")}
@@ -137,7 +138,7 @@ def test_ljspeech_recipe_missing_db_root_is_a_clear_error(tmp_path: Path):
     assert "nowhere" in proc.stdout + proc.stderr
 
 
-def test_embedded_recipe_end_to_end(tmp_path: Path):
+def test_embedded_recipe_end_to_end(tmp_path: Path, monkeypatch):
     if not (shutil.which("text2wave") and shutil.which("sox")):
         msg = "festival/sox missing: apt-get install festival festvox-us-slt-hts sox"
         if os.environ.get("GLOWTTS_REQUIRE_FESTIVAL") == "1":
@@ -149,6 +150,7 @@ def test_embedded_recipe_end_to_end(tmp_path: Path):
         recipe, "--n_sentences", "12", "--stage", "-1", "--stop_stage", "6",
         "--train_config", str(conf), "--token_type", "phn", "--tag", "debug",
     )  # fmt: skip
+    monkeypatch.chdir(recipe)
     dec = recipe / "exp" / "debug" / "decode_eval"
     mels = dict(kaldiio.load_scp(str(dec / "feats.scp")))
     assert mels and len(list((dec / "wav").glob("*.wav"))) == len(mels)
