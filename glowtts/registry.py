@@ -29,7 +29,9 @@ class Registry:
 
     def get(self, name: str) -> Any:
         if name not in self._entries:
-            raise ValueError(f"unknown {self.slot} '{name}'; valid choices: {', '.join(self.names())}")
+            raise ValueError(
+                f"unknown {self.slot} '{name}'; valid choices: {', '.join(self.names())}"
+            )
         module, attr = self._entries[name].split(":")
         return getattr(importlib.import_module(module), attr)
 

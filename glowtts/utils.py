@@ -24,7 +24,7 @@ def str2bool(value: str | bool) -> bool:
 def read_kaldi_lines(path: str | Path) -> Iterator[tuple[str, list[str]]]:
     """``utt field1 field2 ...`` lines as ``(utt, fields)``; blank lines skipped."""
     with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+        for line in f:
             parts = line.split()
             if not parts:
                 continue

@@ -20,8 +20,8 @@ import yaml
 from tqdm import tqdm
 
 from ..inference import batches_by_length, decode_batch, load_model
-from ..utils import atomic_write_text, read_kaldi_lines, str2bool
 from ..text import intersperse
+from ..utils import atomic_write_text, read_kaldi_lines, str2bool
 
 DECODE_KEYS = {"noise_scale": 0.667, "length_scale": 1.0, "batch_size": 16}
 

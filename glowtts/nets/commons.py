@@ -12,7 +12,9 @@ def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Te
     return torch.arange(max_len, device=lengths.device) < lengths.unsqueeze(1)
 
 
-def squeeze(x: torch.Tensor, mask: torch.Tensor, n_sqz: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+def squeeze(
+    x: torch.Tensor, mask: torch.Tensor, n_sqz: int = 2
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Fold time into channels: ``x`` ``(B, C, T)`` -> ``(B, C * n_sqz, T // n_sqz)``.
 
     Channel ``s * C + c`` of the result holds frame ``n_sqz * t + s`` of channel ``c``.
@@ -26,7 +28,9 @@ def squeeze(x: torch.Tensor, mask: torch.Tensor, n_sqz: int = 2) -> tuple[torch.
     return x * mask, mask
 
 
-def unsqueeze(x: torch.Tensor, mask: torch.Tensor, n_sqz: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+def unsqueeze(
+    x: torch.Tensor, mask: torch.Tensor, n_sqz: int = 2
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inverse of :func:`squeeze`: ``(B, C * n_sqz, T)`` -> ``(B, C, T * n_sqz)``."""
     b, cs, t = x.shape
     x = x.reshape(b, n_sqz, cs // n_sqz, t).permute(0, 2, 3, 1).reshape(b, cs // n_sqz, t * n_sqz)

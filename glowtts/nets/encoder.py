@@ -13,7 +13,9 @@ from .layers import ConvReluNorm, FeedForward, LayerNorm, RelativeMultiHeadAtten
 class DurationPredictor(nn.Module):
     """2 x (conv k, ReLU, LayerNorm, dropout) + 1x1 projection to log-duration ``(B, 1, T_text)``."""
 
-    def __init__(self, in_channels: int, filter_channels: int, kernel_size: int, p_dropout: float) -> None:
+    def __init__(
+        self, in_channels: int, filter_channels: int, kernel_size: int, p_dropout: float
+    ) -> None:
         super().__init__()
         pad = kernel_size // 2
         self.conv_1 = nn.Conv1d(in_channels, filter_channels, kernel_size, padding=pad)
@@ -60,17 +62,21 @@ class TextEncoder(nn.Module):
         nn.init.normal_(self.emb.weight, 0.0, hidden_channels**-0.5)
         self.prenet = ConvReluNorm(hidden_channels, 5, 3, 0.5) if prenet else None
         self.attn = nn.ModuleList(
-            RelativeMultiHeadAttention(hidden_channels, n_heads, window_size, p_dropout) for _ in range(n_layers)
+            RelativeMultiHeadAttention(hidden_channels, n_heads, window_size, p_dropout)
+            for _ in range(n_layers)
         )
         self.norm_1 = nn.ModuleList(LayerNorm(hidden_channels) for _ in range(n_layers))
         self.ffn = nn.ModuleList(
-            FeedForward(hidden_channels, filter_channels, kernel_size, p_dropout) for _ in range(n_layers)
+            FeedForward(hidden_channels, filter_channels, kernel_size, p_dropout)
+            for _ in range(n_layers)
         )
         self.norm_2 = nn.ModuleList(LayerNorm(hidden_channels) for _ in range(n_layers))
         self.drop = nn.Dropout(p_dropout)
         self.proj_m = nn.Conv1d(hidden_channels, out_channels, 1)
         self.proj_s = None if mean_only else nn.Conv1d(hidden_channels, out_channels, 1)
-        self.proj_w = DurationPredictor(hidden_channels + gin_channels, filter_channels_dp, kernel_size, p_dropout)
+        self.proj_w = DurationPredictor(
+            hidden_channels + gin_channels, filter_channels_dp, kernel_size, p_dropout
+        )
 
     def forward(
         self, tokens: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None = None

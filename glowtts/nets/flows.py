@@ -92,7 +92,11 @@ class InvConvNear(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, g=None, reverse: bool = False):
         if reverse:
-            w = self._w_inv if self._w_inv is not None else torch.linalg.inv(self.weight.to(_acc(x)))
+            w = (
+                self._w_inv
+                if self._w_inv is not None
+                else torch.linalg.inv(self.weight.to(_acc(x)))
+            )
         else:
             w = self.weight
         z = torch.einsum("ij,bjgt->bigt", w.to(x.dtype), self._to_groups(x))
@@ -126,13 +130,21 @@ class AffineCoupling(nn.Module):
         super().__init__()
         self.half = channels // 2
         self.sigmoid_scale = sigmoid_scale
-        self.start = nn.utils.parametrizations.weight_norm(nn.Conv1d(self.half, hidden, 1), name="weight")
+        self.start = nn.utils.parametrizations.weight_norm(
+            nn.Conv1d(self.half, hidden, 1), name="weight"
+        )
         self.wn = WN(hidden, kernel_size, dilation_rate, n_layers, gin_channels, p_dropout)
         self.end = nn.Conv1d(hidden, 2 * self.half, 1)
         nn.init.zeros_(self.end.weight)
         nn.init.zeros_(self.end.bias)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None = None, reverse: bool = False):
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        g: torch.Tensor | None = None,
+        reverse: bool = False,
+    ):
         x_a, x_b = x[:, : self.half], x[:, self.half :]
         h = self.wn(self.start(x_a) * mask, mask, g)
         out = self.end(h)
@@ -173,11 +185,24 @@ class FlowDecoder(nn.Module):
             self.flows.append(ActNorm(c))
             self.flows.append(InvConvNear(c, n_split))
             self.flows.append(
-                AffineCoupling(c, hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels, p_dropout, sigmoid_scale)
+                AffineCoupling(
+                    c,
+                    hidden_channels,
+                    kernel_size,
+                    dilation_rate,
+                    n_layers,
+                    gin_channels,
+                    p_dropout,
+                    sigmoid_scale,
+                )
             )
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None = None, reverse: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        g: torch.Tensor | None = None,
+        reverse: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` ``(B, C, T)``, ``mask`` ``(B, 1, T)``. Returns ``(z, logdet (B,) or None)``."""
         x, m = squeeze(x, mask, self.n_sqz)

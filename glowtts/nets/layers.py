@@ -54,7 +54,9 @@ class RelativeMultiHeadAttention(nn.Module):
     window of ``window_size`` tokens each side; farther pairs get no relative term.
     The relative embeddings are shared by the heads, as in the official model."""
 
-    def __init__(self, channels: int, n_heads: int, window_size: int = 4, p_dropout: float = 0.0) -> None:
+    def __init__(
+        self, channels: int, n_heads: int, window_size: int = 4, p_dropout: float = 0.0
+    ) -> None:
         super().__init__()
         assert channels % n_heads == 0, "channels must divide by n_heads"
         self.n_heads, self.window_size = n_heads, window_size
@@ -101,7 +103,9 @@ class RelativeMultiHeadAttention(nn.Module):
 class FeedForward(nn.Module):
     """Conv feed-forward: conv(k) -> ReLU -> dropout -> conv(k), masked."""
 
-    def __init__(self, channels: int, filter_channels: int, kernel_size: int, p_dropout: float) -> None:
+    def __init__(
+        self, channels: int, filter_channels: int, kernel_size: int, p_dropout: float
+    ) -> None:
         super().__init__()
         self.conv_1 = nn.Conv1d(channels, filter_channels, kernel_size, padding=kernel_size // 2)
         self.conv_2 = nn.Conv1d(filter_channels, channels, kernel_size, padding=kernel_size // 2)
@@ -135,17 +139,29 @@ class WN(nn.Module):
             dil = dilation_rate**i
             self.in_layers.append(
                 weight_norm(
-                    nn.Conv1d(hidden, 2 * hidden, kernel_size, dilation=dil, padding=dil * (kernel_size - 1) // 2),
+                    nn.Conv1d(
+                        hidden,
+                        2 * hidden,
+                        kernel_size,
+                        dilation=dil,
+                        padding=dil * (kernel_size - 1) // 2,
+                    ),
                     name="weight",
                 )
             )
             # the last layer feeds only the skip path
             out = 2 * hidden if i < n_layers - 1 else hidden
             self.res_skip_layers.append(weight_norm(nn.Conv1d(hidden, out, 1), name="weight"))
-        self.cond = weight_norm(nn.Conv1d(gin_channels, 2 * hidden * n_layers, 1), name="weight") if gin_channels else None
+        self.cond = (
+            weight_norm(nn.Conv1d(gin_channels, 2 * hidden * n_layers, 1), name="weight")
+            if gin_channels
+            else None
+        )
         self.drop = nn.Dropout(p_dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None = None
+    ) -> torch.Tensor:
         hd = self.hidden
         skip = torch.zeros_like(x)
         g_all = self.cond(g) if (g is not None and self.cond is not None) else None

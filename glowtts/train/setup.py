@@ -15,7 +15,6 @@ from typing import Any
 import torch
 import yaml
 
-
 from glowtts import __version__
 from glowtts.data.dataset import TTSDataset, make_spk_list, read_spk_list, read_token_list
 from glowtts.text import Frontend

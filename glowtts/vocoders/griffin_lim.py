@@ -17,7 +17,13 @@ class GriffinLimVocoder:
     ``power`` (magnitude exponent before phase recovery, 1.0).
     """
 
-    def __init__(self, feats: dict[str, Any] | MelConfig, n_iter: int = 60, momentum: float = 0.99, power: float = 1.0) -> None:
+    def __init__(
+        self,
+        feats: dict[str, Any] | MelConfig,
+        n_iter: int = 60,
+        momentum: float = 0.99,
+        power: float = 1.0,
+    ) -> None:
         self.conf = feats if isinstance(feats, MelConfig) else MelConfig.from_dict(feats)
         self.n_iter, self.momentum, self.power = n_iter, momentum, power
 
@@ -25,10 +31,14 @@ class GriffinLimVocoder:
     def sample_rate(self) -> int:
         return self.conf.fs
 
-    def __call__(self, mels: list[np.ndarray | torch.Tensor], device: str | torch.device | None = None) -> list[np.ndarray]:
+    def __call__(
+        self, mels: list[np.ndarray | torch.Tensor], device: str | torch.device | None = None
+    ) -> list[np.ndarray]:
         """Waveforms for a list of ``(T_i, n_mels)`` log-mels, computed as one padded batch."""
         lengths = [int(m.shape[0]) for m in mels]
         batch = torch.zeros(len(mels), max(lengths), self.conf.n_mels)
         for i, m in enumerate(mels):
             batch[i, : lengths[i]] = torch.as_tensor(m)
-        return griffin_lim_batch(batch, lengths, self.conf, self.n_iter, self.momentum, self.power, device=device)
+        return griffin_lim_batch(
+            batch, lengths, self.conf, self.n_iter, self.momentum, self.power, device=device
+        )

@@ -33,7 +33,9 @@ def test_squeeze_roundtrip():
 
 
 def test_decoder_reverse_forward_identity_with_padding():
-    dec = FlowDecoder(8, hidden_channels=16, kernel_size=5, n_blocks=3, n_layers=2, p_dropout=0.0, n_split=4)
+    dec = FlowDecoder(
+        8, hidden_channels=16, kernel_size=5, n_blocks=3, n_layers=2, p_dropout=0.0, n_split=4
+    )
     _randomise(dec)
     dec.eval()
     x = torch.randn(3, 8, 20)
@@ -72,7 +74,9 @@ def test_logdet_matches_autograd_jacobian(kind):
 
 def test_logdet_counts_only_valid_frames():
     torch.manual_seed(2)
-    dec = FlowDecoder(4, hidden_channels=8, kernel_size=3, n_blocks=2, n_layers=2, p_dropout=0.0, n_split=4)
+    dec = FlowDecoder(
+        4, hidden_channels=8, kernel_size=3, n_blocks=2, n_layers=2, p_dropout=0.0, n_split=4
+    )
     _randomise(dec)
     dec = dec.double().eval()
     x = torch.randn(2, 4, 8, dtype=torch.float64)
@@ -85,7 +89,9 @@ def test_logdet_counts_only_valid_frames():
 
 def test_whole_decoder_logdet_matches_autograd():
     torch.manual_seed(3)
-    dec = FlowDecoder(2, hidden_channels=8, kernel_size=3, n_blocks=2, n_layers=2, p_dropout=0.0, n_split=4)
+    dec = FlowDecoder(
+        2, hidden_channels=8, kernel_size=3, n_blocks=2, n_layers=2, p_dropout=0.0, n_split=4
+    )
     _randomise(dec)
     dec = dec.double().eval()
     c, t = 2, 4

@@ -118,7 +118,9 @@ def test_padded_items_match_items_alone():
     inf = model.inference(tokens, t_text, noise_scale=0.0)
     for i in range(3):
         n, f = int(t_text[i]), int(t_mel[i])
-        alone = model(tokens[i : i + 1, :n], t_text[i : i + 1], feats[i : i + 1, :f], t_mel[i : i + 1])
+        alone = model(
+            tokens[i : i + 1, :n], t_text[i : i + 1], feats[i : i + 1, :f], t_mel[i : i + 1]
+        )
         assert torch.equal(alone["durations"][0], batched["durations"][i, :n])
         one = model.inference(tokens[i : i + 1, :n], t_text[i : i + 1], noise_scale=0.0)
         length = int(one["mel_lengths"][0])

@@ -71,7 +71,9 @@ def _run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
         ["./run.sh", *args], cwd=recipe, env=env, capture_output=True, text=True, timeout=900
     )
     if proc.returncode != 0:
-        raise AssertionError(f"run.sh {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"run.sh {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
@@ -82,12 +84,23 @@ def _lines(path: Path) -> list[list[str]]:
 def test_ljspeech_recipe_stages_0_to_7(ljspeech_mini: Path, tmp_path: Path, monkeypatch):
     recipe = _mirror("ljspeech", tmp_path)
     conf = _debug_config(recipe, tmp_path)
-    common = ["--db_root", str(ljspeech_mini), "--train_config", str(conf), "--nj", "3", "--tag", "debug"]
+    common = [
+        "--db_root",
+        str(ljspeech_mini),
+        "--train_config",
+        str(conf),
+        "--nj",
+        "3",
+        "--tag",
+        "debug",
+    ]
     _run(recipe, "--stage", "0", "--stop_stage", "7", "--eval_max_utts", "1", *common)
     monkeypatch.chdir(recipe)  # scp files hold paths relative to the recipe dir, as in Kaldi
 
     # stage 0: every one of the 32 utterances in exactly one split
-    sets = {s: [u[0] for u in _lines(recipe / "data" / s / "text")] for s in ("train", "dev", "eval")}
+    sets = {
+        s: [u[0] for u in _lines(recipe / "data" / s / "text")] for s in ("train", "dev", "eval")
+    }
     all_utts = [u for utts in sets.values() for u in utts]
     assert len(all_utts) == len(set(all_utts)) == 32
     # stage 1: one feature matrix per utterance, frame counts line up
