@@ -123,36 +123,23 @@ class GraphedInference:
         mu, log_sigma, log_w = self._run(("enc", b, tb, g is None), self._encode, [tok, x_mask, g])
         mu, log_sigma = mu[:, :, :t_text].float(), log_sigma[:, :, :t_text].float()
         xm = x_mask[:, :, :t_text]
-        # durations and alignment: the same maths as GlowTTS.inference
-        if durations is None:
-            dur = torch.ceil(
-                torch.exp(log_w[:, 0, :t_text].float()) * xm[:, 0] * length_scale
-            ).long()
-        else:
-            if durations.shape != tokens.shape:
-                raise ValueError(f"durations must be (B, T_text) = {tuple(tokens.shape)}")
-            dur = durations.long() * xm[:, 0].long()
-        total = dur.sum(1).clamp_min(1)
-        target = (total + self.n_sqz - 1) // self.n_sqz * self.n_sqz
-        dur = dur.scatter_add(
-            1, (token_lengths - 1).unsqueeze(1), (target - dur.sum(1)).unsqueeze(1)
+        # durations, alignment and noise: the same maths as GlowTTS.inference
+        dur = model.frame_durations(
+            log_w[:, :, :t_text], xm, token_lengths, length_scale, durations
         )
         y_lengths = dur.sum(1)
         t_max = int(y_lengths.max())  # the one host sync
         fb = _ceil_to(t_max, self.frame_bucket)
         y_mask = sequence_mask(y_lengths, fb).unsqueeze(1).to(torch.float32)
         path = path_from_durations(dur, xm.transpose(1, 2) * y_mask)  # (B, T_text, fb)
-        z_mu = torch.bmm(mu, path)
-        z_log_sigma = torch.bmm(log_sigma, path)
-        if seeds is not None:
-            eps = torch.zeros_like(z_mu)
-            for i, seed in enumerate(seeds):
-                gen = torch.Generator().manual_seed(int(seed))
-                n = int(y_lengths[i])
-                eps[i, :, :n] = torch.randn(z_mu.shape[1], n, generator=gen).to(eps)
-        else:
-            eps = torch.randn(z_mu.shape, generator=generator, device=z_mu.device, dtype=z_mu.dtype)
-        z = (z_mu + torch.exp(z_log_sigma) * eps * noise_scale) * y_mask
+        z = model.sample_latent(
+            torch.bmm(mu, path),
+            torch.bmm(log_sigma, path),
+            y_mask,
+            noise_scale,
+            generator=generator,
+            seeds=seeds,
+        )
         dtype = next(model.decoder.parameters()).dtype
         y = self._run(("dec", b, fb, g is None), self._decode, [z.to(dtype), y_mask.to(dtype), g])
         mel = y[:, :, :t_max].float().transpose(1, 2).clone()  # copy out of the graph's buffer

@@ -251,35 +251,19 @@ class GlowTTS(nn.Module):
         """
         g = self._speaker(spk)
         mu, log_sigma, log_w, x_mask = self._encode(tokens, token_lengths, g)
-        xm = x_mask.squeeze(1)
-        if durations is None:
-            w = torch.exp(log_w.float().squeeze(1)) * xm * length_scale
-            dur = torch.ceil(w).long()
-        else:
-            if durations.shape != tokens.shape:
-                raise ValueError(
-                    f"durations must be (B, T_text) = {tuple(tokens.shape)}; got {tuple(durations.shape)}"
-                )
-            dur = durations.long() * xm.long()
-        total = dur.sum(1).clamp_min(1)
-        target = (total + self.n_sqz - 1) // self.n_sqz * self.n_sqz
-        last = (token_lengths - 1).unsqueeze(1)
-        dur = dur.scatter_add(1, last, (target - dur.sum(1)).unsqueeze(1))
+        dur = self.frame_durations(log_w, x_mask, token_lengths, length_scale, durations)
         y_lengths = dur.sum(1)
         t_max = int(y_lengths.max())
         y_mask = sequence_mask(y_lengths, t_max).unsqueeze(1).to(torch.float32)
         path = path_from_durations(dur, x_mask.transpose(1, 2) * y_mask)
-        z_mu = self._expand(path, mu.float())
-        z_log_sigma = self._expand(path, log_sigma.float())
-        if seeds is not None:
-            eps = torch.zeros_like(z_mu)
-            for i, seed in enumerate(seeds):
-                gen = torch.Generator().manual_seed(int(seed))
-                n = int(y_lengths[i])
-                eps[i, :, :n] = torch.randn(z_mu.shape[1], n, generator=gen).to(eps)
-        else:
-            eps = torch.randn(z_mu.shape, generator=generator, device=z_mu.device, dtype=z_mu.dtype)
-        z = (z_mu + torch.exp(z_log_sigma) * eps * noise_scale) * y_mask
+        z = self.sample_latent(
+            self._expand(path, mu.float()),
+            self._expand(path, log_sigma.float()),
+            y_mask,
+            noise_scale,
+            generator=generator,
+            seeds=seeds,
+        )
         dtype = next(self.decoder.parameters()).dtype
         y, _ = self.decoder(z.to(dtype), y_mask.to(dtype), g, reverse=True)
         return {
@@ -288,6 +272,61 @@ class GlowTTS(nn.Module):
             "durations": dur,
             "path": path,
         }
+
+    def frame_durations(
+        self,
+        log_w: torch.Tensor,
+        x_mask: torch.Tensor,
+        token_lengths: torch.Tensor,
+        length_scale: float = 1.0,
+        durations: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Integer frames per token ``(B, T_text)`` for inference.
+
+        ``ceil(exp(log_w) * length_scale)`` from ``log_w`` ``(B, 1, T_text)``, or the
+        given ``durations`` (teacher forcing); then the total is rounded up to a
+        multiple of the squeeze factor on the last token (see :meth:`inference`).
+        """
+        xm = x_mask.squeeze(1)
+        if durations is None:
+            dur = torch.ceil(torch.exp(log_w.float().squeeze(1)) * xm * length_scale).long()
+        else:
+            if durations.shape != xm.shape:
+                raise ValueError(
+                    f"durations must be (B, T_text) = {tuple(xm.shape)}; got {tuple(durations.shape)}"
+                )
+            dur = durations.long() * xm.long()
+        total = dur.sum(1).clamp_min(1)
+        target = (total + self.n_sqz - 1) // self.n_sqz * self.n_sqz
+        last = (token_lengths - 1).unsqueeze(1)
+        return dur.scatter_add(1, last, (target - dur.sum(1)).unsqueeze(1))
+
+    @staticmethod
+    def sample_latent(
+        z_mu: torch.Tensor,
+        z_log_sigma: torch.Tensor,
+        y_mask: torch.Tensor,
+        noise_scale: float,
+        *,
+        generator: torch.Generator | None = None,
+        seeds: list[int] | None = None,
+    ) -> torch.Tensor:
+        """``z = mu + sigma * eps * noise_scale`` on valid frames; all ``(B, n_mels, T_mel)``.
+
+        With ``seeds`` each item draws its noise from its own CPU generator over its
+        own length, so it is independent of the batch it is in.
+        """
+        if seeds is not None:
+            lengths = y_mask.sum((1, 2)).long().tolist()
+            eps = torch.zeros_like(z_mu)
+            for i, seed in enumerate(seeds):
+                gen = torch.Generator().manual_seed(int(seed))
+                eps[i, :, : lengths[i]] = torch.randn(z_mu.shape[1], lengths[i], generator=gen).to(
+                    eps
+                )
+        else:
+            eps = torch.randn(z_mu.shape, generator=generator, device=z_mu.device, dtype=z_mu.dtype)
+        return (z_mu + torch.exp(z_log_sigma) * eps * noise_scale) * y_mask
 
     def prepare_for_inference(self) -> GlowTTS:
         """Fold weight norm and cache inverse 1x1 convs; returns self in eval mode."""
