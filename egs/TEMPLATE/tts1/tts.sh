@@ -10,7 +10,7 @@
 #   1  log-mel features in nj jobs, utt2num_frames, train stats     -> dump/<set>/feats.scp, dump/train/stats.npy
 #   2  token list + token ids (--token_type char|phn|bpe)           -> data/token_list/<type>/, dump/<set>/token
 #   3  Glow-TTS training (data-dependent init, MLE + MAS + duration) -> exp/<tag>/
-#   4  durations / duration predictor stage (not implemented yet: skipped with a note)
+#   4  MAS durations of every set (nj jobs) + the duration predictor refined alone -> exp/<tag>/durations/<set>/durations, exp/<tag>/checkpoints/refined_dp.pth
 #   5  batch decoding of the eval sets in nj jobs                   -> exp/<tag>/decode_<set>/feats.scp, durations
 #   6  waveforms with Griffin-Lim                                   -> exp/<tag>/decode_<set>/wav/
 #   7  evaluation report: NLL, MCD, duration error, RTF, pocketsphinx WER -> exp/<tag>/report.{json,md}
@@ -39,7 +39,8 @@ data_opts=            # extra options for local/data.sh (stage 0)
 skip_bad=false        # stages 0-1: skip (and log) bad utterances instead of stopping
 gpu_inference=false   # stage 5: decode on a GPU
 eval_max_utts=0       # stage 7: utterances per set in the report (0: all)
-checkpoint=           # stage 5: checkpoint to decode with (default: best, else newest)
+use_refined_dp=false  # stage 5: decode with the duration predictor refined in stage 4
+checkpoint=           # stages 4, 5, 7: checkpoint to decode with (default: best, else newest)
 train_args=           # extra arguments for glowtts-train (e.g. "--max_steps 100")
 dumpdir=dump          # feature / token dump dir
 expdir=exp            # experiment root
@@ -56,7 +57,8 @@ Usage: $0 [options]   (run from egs/<corpus>/tts1 through its run.sh)
   --token_type char|phn|bpe  text front-end (default: text.token_type of the train config)
   --nbpe N                   BPE vocabulary size
   --skip_bad true|false      skip bad utterances in stages 0-1 with a logged reason
-  --gpu_inference true|false decode on a GPU
+  --gpu_inference true|false decode (stages 4, 5, 7) on a GPU
+  --use_refined_dp true|false decode with the stage-4 duration predictor
 EOH
 )
 . ./path.sh
@@ -153,10 +155,47 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
-  log "stage 4: duration extraction / duration-predictor stage is not implemented yet; skipped"
+  device=cpu
+  gpu_opt=0
+  if [ "$gpu_inference" = true ]; then device=cuda; gpu_opt=1; fi
+  ckpt_opt=()
+  [ -z "$checkpoint" ] || ckpt_opt=(--checkpoint "$checkpoint")
+  for s in $all_sets; do
+    dir=$exp/durations/$s
+    log "stage 4: MAS durations of $s ($nj jobs, $device) -> $dir"
+    [ -f "$dumpdir/$s/token" ] || die "$dumpdir/$s/token missing: run stage 2 first"
+    [ -f "$dumpdir/$s/feats.scp" ] || die "$dumpdir/$s/feats.scp missing: run stage 1 first"
+    rm -rf "$dir/split$nj" "$dir/plots"
+    mkdir -p "$dir/log" "$dir/split$nj" "$dir/plots"
+    split_tokens=""
+    for n in $(seq "$nj"); do split_tokens+=" $dir/split$nj/token.$n"; done
+    # shellcheck disable=SC2086
+    utils/split_scp.sh "$dumpdir/$s/token" $split_tokens
+    ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/extract.JOB.log" \
+      glowtts-extract-durations --exp_dir "$exp" --data_dir "$dumpdir/$s" \
+        --utt_list "$dir/split$nj/token.JOB" --out_dir "$dir/split$nj/JOB" \
+        --device "$device" --n_plots 2 --verbose false "${ckpt_opt[@]}"
+    for f in durations durations.per_token skipped; do
+      for n in $(seq "$nj"); do cat "$dir/split$nj/$n/$f"; done | sort >"$dir/$f"
+    done
+    cp "$dir/split$nj/1/info.yaml" "$dir/info.yaml"
+    find "$dir/split$nj" -name '*.png' -exec cp {} "$dir/plots/" \;
+    log "  $dir/durations: $(wc -l <"$dir/durations") utterances ($(wc -l <"$dir/skipped") skipped)"
+  done
+  log "stage 4: duration predictor on $train_set -> $exp/duration/, $exp/checkpoints/refined_dp.pth"
+  mkdir -p "$exp/duration"
+  ${cuda_cmd} --gpu "$gpu_opt" "$exp/duration/train.stdout.log" \
+    glowtts-train-duration --exp_dir "$exp" --device "$device" "${ckpt_opt[@]}" \
+      --train_dir "$dumpdir/$train_set" --train_durations "$exp/durations/$train_set/durations" \
+      --dev_dir "$dumpdir/$dev_set" --dev_durations "$exp/durations/$dev_set/durations"
+  log "  $(grep -o 'dev dur_loss .*' "$exp/duration/train.log" | tail -n 1)"
 fi
 
 if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
+  if [ -z "$checkpoint" ] && [ "$use_refined_dp" = true ]; then
+    [ -f "$exp/checkpoints/refined_dp.pth" ] || die "$exp/checkpoints/refined_dp.pth missing: run stage 4 or pass --use_refined_dp false"
+    checkpoint=$exp/checkpoints/refined_dp.pth
+  fi
   device=cpu
   if [ "$gpu_inference" = true ]; then device=cuda; fi
   for s in $eval_sets; do
