@@ -204,7 +204,7 @@ class Synthesizer:
         if vocoder == "hifigan":
             vopts.setdefault("device", device)
         voc = build_vocoder(vocoder, feats.to_dict(), **vopts)
-        spk_file = path / "spk_list"
+        spk_file = path / "spk_list.txt"
         speakers = spk_file.read_text().split() if spk_file.is_file() else None
         if compile:
             model.encoder = torch.compile(model.encoder, dynamic=True)

@@ -304,7 +304,7 @@ def _nll_and_mas(
 def _load_spk(exp_dir: Path, data_set: Path, config: dict[str, Any]) -> dict[str, int] | None:
     if int((config.get("model") or {}).get("n_speakers", 0) or 0) <= 1:
         return None
-    spk_list = _require(exp_dir / "spk_list", "stage 3 (training)").read_text().split()
+    spk_list = _require(exp_dir / "spk_list.txt", "stage 3 (training)").read_text().split()
     spk_id = {s: i for i, s in enumerate(spk_list)}
     utt2spk = _require(data_set / "utt2spk", "stage 0 (data preparation)")
     return {u: spk_id[f[0]] for u, f in read_kaldi_lines(utt2spk)}

@@ -80,7 +80,7 @@ def make_exp(d: Path, *, add_blank: bool = False, n_speakers: int = 0, seed: int
     (d / "checkpoints").mkdir(exist_ok=True)
     torch.save({"model": model.state_dict(), "step": 0}, d / "checkpoints" / "step_00000000.pth")
     if n_speakers > 1:
-        (d / "spk_list").write_text("".join(f"spk{i}\n" for i in range(n_speakers)))
+        (d / "spk_list.txt").write_text("".join(f"spk{i}\n" for i in range(n_speakers)))
     return d
 
 
