@@ -151,6 +151,7 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
     "${launcher[@]}" --config "$train_config" --device "$device" \
       --train_dir "$dumpdir/$train_set" --dev_dir "$dumpdir/$dev_set" \
       --token_list "$token_dir/tokens.txt" --stats "$dumpdir/$train_set/stats.npy" \
+      --train_utt2spk "data/$train_set/utt2spk" --dev_utt2spk "data/$dev_set/utt2spk" \
       --exp_dir "$exp" $train_args
 fi
 
@@ -174,7 +175,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
     ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/extract.JOB.log" \
       glowtts-extract-durations --exp_dir "$exp" --data_dir "$dumpdir/$s" \
         --utt_list "$dir/split$nj/token.JOB" --out_dir "$dir/split$nj/JOB" \
-        --device "$device" --n_plots 2 --verbose false "${ckpt_opt[@]}"
+        --utt2spk "data/$s/utt2spk" --device "$device" --n_plots 2 --verbose false "${ckpt_opt[@]}"
     for f in durations durations.per_token skipped; do
       for n in $(seq "$nj"); do cat "$dir/split$nj/$n/$f"; done | sort >"$dir/$f"
     done
@@ -211,6 +212,11 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     opts=()
     [ -z "$decode_config" ] || opts+=(--decode_config "$decode_config")
     [ -z "$checkpoint" ] || opts+=(--checkpoint "$checkpoint")
+    if [ -f "$exp/spk_list.txt" ]; then
+      # multi-speaker model: every utterance is decoded with its own speaker
+      [ -f "data/$s/utt2spk" ] || die "data/$s/utt2spk missing: a multi-speaker model needs it (run stage 0)"
+      opts+=(--utt2spk "data/$s/utt2spk")
+    fi
     gpu_opt=0
     if [ "$gpu_inference" = true ]; then gpu_opt=1; fi
     ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/decode.JOB.log" \

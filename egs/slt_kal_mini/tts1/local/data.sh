@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Stage 0 data preparation for slt_kal_mini: one set of Kaldi data dirs with both speakers.
+#
+# Usage: local/data.sh --db_root DIR [--n_dev 250 --n_eval 250 --skip_bad false
+#                      --text_field raw] <data_dir>
+#   --db_root DIR   holds slt/ and kal/, each in the LJSpeech-1.1 layout (stage -1 makes it)
+# Each voice is prepared by egs/ljspeech/tts1/local/data.sh with its speaker id (SLT, KAL;
+# the options above go to it unchanged), so the split is per speaker: with fewer than
+# 10*(n_dev+n_eval) sentences each speaker holds out max(1, N/10) dev then eval utterances
+# from the end of its list (6 sentences: 4/1/1, 100: 80/10/10). The two speakers' sets are
+# then merged: <data_dir>/{train,dev,eval}/{wav.scp,text,utt2spk,spk2utt}, sorted by id.
+# Ids start with the speaker id (KAL0001, SLT0001), so utterances and speakers sort alike.
+set -euo pipefail
+export LC_ALL=C  # Kaldi's byte-order sort
+
+db_root=""
+opts=()
+usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --db_root) [ $# -ge 2 ] || { echo "$0: error: --db_root needs a value" >&2; exit 1; }
+            db_root=$2; shift 2 ;;
+        --db_root=*) db_root=${1#*=}; shift ;;
+        --n_dev|--n_eval|--skip_bad|--text_field)
+            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
+            opts+=("$1" "$2"); shift 2 ;;
+        --n_dev=*|--n_eval=*|--skip_bad=*|--text_field=*) opts+=("$1"); shift ;;
+        --*) echo "$0: error: unknown option $1 (see --help)" >&2; exit 1 ;;
+        *) break ;;
+    esac
+done
+if [ $# -ne 1 ]; then
+    usage >&2
+    echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
+    exit 1
+fi
+data_dir=$1
+if [ -z "${db_root}" ]; then
+    echo "$0: error: --db_root is required (the dir holding slt/ and kal/, e.g." \
+        "downloads/slt_kal_mini); run stage -1 first to make the corpus" >&2
+    exit 1
+fi
+for voice in slt kal; do
+    if [ ! -f "${db_root}/${voice}/metadata.csv" ]; then
+        echo "$0: error: ${db_root}/${voice}/metadata.csv not found: --db_root must hold slt/" \
+            "and kal/ made by stage -1 (./run.sh --stage -1 --stop_stage -1)" >&2
+        exit 1
+    fi
+done
+
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+lj_data="${local_dir}/../../../ljspeech/tts1/local/data.sh"
+mkdir -p "${data_dir}"
+work=$(mktemp -d "${data_dir}/.slt_kal.XXXXXX")
+trap 'rm -rf "${work}"' EXIT
+for voice in slt kal; do
+    spk=$(echo "${voice}" | tr '[:lower:]' '[:upper:]')
+    "${lj_data}" --db_root "${db_root}/${voice}" --spk "${spk}" "${opts[@]}" "${work}/${voice}"
+done
+# Merge into scratch dirs first and swap them in last, so a failure leaves data/ as it was.
+for s in train dev eval; do
+    mkdir -p "${work}/merged/${s}"
+    for f in wav.scp text utt2spk spk2utt; do
+        cat "${work}/slt/${s}/${f}" "${work}/kal/${s}/${f}" | sort > "${work}/merged/${s}/${f}"
+    done
+done
+for s in train dev eval; do
+    rm -rf "${data_dir:?}/${s}"
+    mv "${work}/merged/${s}" "${data_dir}/${s}"
+    echo "$0: ${data_dir}/${s}: $(wc -l < "${data_dir}/${s}/text") utterances," \
+        "speakers $(cut -d' ' -f1 "${data_dir}/${s}/spk2utt" | tr '\n' ' ')"
+done

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Stage 0 data preparation for VCTK-Corpus-0.92 (110 speakers, 48 kHz FLAC, two microphones).
+#
+# Usage: local/data.sh --db_root DIR [options] <data_dir>
+#   --db_root DIR        the unpacked corpus: wav48_silence_trimmed/, txt/, speaker-info.txt
+#   --mic mic1|mic2      microphone (default mic1, the omni-directional DPA 4035)
+#   --n_dev N            dev utterances per speaker (default 2)
+#   --n_eval N           eval utterances per speaker (default 2)
+#   --skip_bad BOOL      skip bad utterances with a logged reason instead of stopping (default false)
+#   --fs HZ              wav.scp resamples to this rate with sox (default 22050 = feats.fs)
+#   --speakers A,B       only these speakers (default: all), e.g. p225,p226 for a quick test
+# Writes <data_dir>/{train,dev,eval}/{wav.scp,text,utt2spk,spk2utt,spk2gender}, sorted by id;
+# wav.scp holds sox pipes ("sox in.flac -t wav -r 22050 -b 16 -c 1 - |"), so sox must be
+# installed for stage 1. Split, per speaker and deterministic: of the utterances sorted by
+# id, the last n_eval are eval and the n_dev before them dev. Recordings without text (all
+# of p315) and texts without a recording (mic2: p280, part of p362) are skipped and logged.
+# Details: local/data_prep.py.
+# Python: $PYTHON if set, else the repo's tools/venv/bin/python, else python3 (stdlib only).
+set -euo pipefail
+
+db_root=""
+mic=mic1
+n_dev=2
+n_eval=2
+skip_bad=false
+fs=22050
+speakers=""
+
+usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --db_root|--mic|--n_dev|--n_eval|--skip_bad|--fs|--speakers)
+            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
+            printf -v "${1#--}" '%s' "$2"; shift 2 ;;
+        --db_root=*|--mic=*|--n_dev=*|--n_eval=*|--skip_bad=*|--fs=*|--speakers=*)
+            opt="${1%%=*}"; printf -v "${opt#--}" '%s' "${1#*=}"; shift ;;
+        --*) echo "$0: error: unknown option $1 (see --help)" >&2; exit 1 ;;
+        *) break ;;
+    esac
+done
+
+if [ $# -ne 1 ]; then
+    usage >&2
+    echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
+    exit 1
+fi
+data_dir=$1
+
+if [ -z "${db_root}" ]; then
+    echo "$0: error: --db_root is required: pass --db_root <unpacked VCTK-Corpus-0.92 dir>" \
+        "(e.g. downloads/VCTK-Corpus-0.92), or run stage -1 first to download it" >&2
+    exit 1
+fi
+if ! command -v sox > /dev/null; then
+    echo "$0: warning: sox not found; stage 1 needs it to read wav.scp" \
+        "(apt-get install -y sox)" >&2
+fi
+
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -z "${PYTHON:-}" ]; then
+    # egs/<corpus>/tts1/local -> repo root is four levels up.
+    venv_python="${local_dir}/../../../../tools/venv/bin/python"
+    if [ -x "${venv_python}" ]; then
+        PYTHON=${venv_python}
+    else
+        PYTHON=python3
+    fi
+fi
+
+exec "${PYTHON}" "${local_dir}/data_prep.py" \
+    --db_root "${db_root}" --mic "${mic}" --n_dev "${n_dev}" --n_eval "${n_eval}" \
+    --skip_bad "${skip_bad}" --fs "${fs}" --speakers "${speakers}" "${data_dir}"
