@@ -9,16 +9,19 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-n_sentences=200     # sentences to synthesise at stage -1
+n_sentences=200     # sentences to synthesise at stage -1 (beyond 360: chosen from fortunes
+                    # and WordNet for phonetic coverage, see local/README.md)
+n_long=0            # extra long sentences (> 250 chars) in downloads/slt_mini/long/
 stage=-1
 opts=()
 while [ $# -gt 0 ]; do
   case $1 in
     --n_sentences) n_sentences=$2; shift 2 ;;
+    --n_long) n_long=$2; shift 2 ;;
     --stage) stage=$2; shift 2 ;;
     *) opts+=("$1"); shift ;;
   esac
 done
 
 ./tts.sh --stage "$stage" --db_root downloads/slt_mini --train_config conf/train.yaml \
-  --download_opts "--n_sentences $n_sentences" --nj 2 "${opts[@]}"
+  --download_opts "--n_sentences $n_sentences --n_long $n_long" --nj 2 "${opts[@]}"

@@ -4,8 +4,10 @@
 #
 # Usage: local/download.sh [make_corpus.sh options] <download_dir>
 #   e.g. local/download.sh --n_sentences 100 --nj 4 downloads
-# Options (--n_sentences, --nj, --voice, --sentences, --auto_install) go to make_corpus.sh
-# unchanged; see local/make_corpus.sh --help. Re-running reuses every wav already made.
+# Options (--n_sentences, --nj, --voice, --sentences, --auto_install, --sources, --n_long,
+# --extend) go to make_corpus.sh unchanged; see local/make_corpus.sh --help and
+# local/README.md. Re-running reuses every wav already made.
+#   e.g. local/download.sh --n_sentences 3000 --n_long 20 downloads   # a real run
 set -euo pipefail
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ $# -lt 1 ] || [[ "${!#}" == --* ]]; then

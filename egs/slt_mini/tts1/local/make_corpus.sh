@@ -2,12 +2,23 @@
 # Stage -1 of the embedded recipe: synthesise a small single-speaker corpus with festival.
 #
 # Usage: local/make_corpus.sh [options] <out_dir>
-#   --n_sentences N       first N sentences of the list (default 0 = all of them)
+#   --n_sentences N       N sentences (default 0 = all of the list). With the default list and
+#                         N beyond its length, local/make_sentences.py extends it: the own
+#                         sentences, then sentences of Debian text packages chosen for
+#                         phonetic coverage (3000 sentences are a few hours of audio); the
+#                         list used is <out_dir>/sentences.txt. See local/README.md.
+#   --extend BOOL         false: never extend, N is at most the list's length (default true)
 #   --nj J                parallel synthesis jobs (default 2)
 #   --voice V             slt (US female HTS, default; ids SLT0001...) or
 #                         kal (US male diphone; ids KAL0001...), for a later multi-speaker variant
 #   --sentences FILE      sentence list, one a line (default: local/sentences.txt)
-#   --auto_install BOOL   when root and festival/voice/sox are missing, apt-get them (default true)
+#   --auto_install BOOL   when root and festival/voice/sox (or the text sources) are missing,
+#                         apt-get them (default true)
+#   --sources LIST        text sources for the extension: fortunes,wordnet (default both)
+#   --n_long M            also make M long utterances (> 250 characters, none of whose
+#                         sentences is in the main list) for a long-form eval, as their own
+#                         LJSpeech layout in <out_dir>/long (ids <PREFIX>L0001...; default 0)
+#   --id_prefix P         utterance id prefix (default: SLT or KAL from --voice)
 #
 # Writes the LJSpeech-1.1 layout, so ljspeech's local/data.sh prepares it unchanged:
 #   <out_dir>/metadata.csv      <id>|<text>|<text>, in id order
@@ -27,6 +38,10 @@ voice=slt
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 sentences="${local_dir}/sentences.txt"
 auto_install=true
+sources=fortunes,wordnet
+n_long=0
+id_prefix=
+extend=true
 
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -35,10 +50,11 @@ usage() {
 while [ $# -gt 0 ]; do
     case "$1" in
         -h|--help) usage; exit 0 ;;
-        --n_sentences|--nj|--voice|--sentences|--auto_install)
+        --n_sentences|--nj|--voice|--sentences|--auto_install|--sources|--n_long|--id_prefix|--extend)
             [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
             printf -v "${1#--}" '%s' "$2"; shift 2 ;;
-        --n_sentences=*|--nj=*|--voice=*|--sentences=*|--auto_install=*)
+        --n_sentences=*|--nj=*|--voice=*|--sentences=*|--auto_install=*|--sources=*|--n_long=* \
+            |--id_prefix=*|--extend=*)
             opt="${1%%=*}"; printf -v "${opt#--}" '%s' "${1#*=}"; shift ;;
         --*) echo "$0: error: unknown option $1 (see --help)" >&2; exit 1 ;;
         *) break ;;
@@ -56,7 +72,12 @@ case "${voice}" in
     kal) voice_cmd="(voice_kal_diphone)"; prefix=KAL; voice_pkg=festvox-kallpc16k ;;
     *) echo "$0: error: unknown --voice ${voice}; choose slt or kal" >&2; exit 1 ;;
 esac
-for v in n_sentences nj; do
+[ -n "${id_prefix}" ] && prefix=${id_prefix}
+if ! [[ "${prefix}" =~ ^[A-Za-z0-9_]+$ ]]; then
+    echo "$0: error: --id_prefix must be letters, digits or '_', got '${prefix}'" >&2
+    exit 1
+fi
+for v in n_sentences nj n_long; do
     if ! [[ "${!v}" =~ ^[0-9]+$ ]]; then
         echo "$0: error: --${v} must be a non-negative integer, got '${!v}'" >&2
         exit 1
@@ -74,13 +95,66 @@ n_avail=${#lines[@]}
 if [ "${n_sentences}" -eq 0 ]; then
     n_sentences=${n_avail}
 fi
+if [ "${n_sentences}" -gt 9999 ]; then
+    echo "$0: error: --n_sentences is limited to 9999 (4-digit ids)" >&2
+    exit 1
+fi
+default_list=false
+if [ "${extend}" = true ] && [ "${sentences}" -ef "${local_dir}/sentences.txt" ]; then
+    default_list=true
+fi
+if { [ "${default_list}" = true ] && [ "${n_sentences}" -gt "${n_avail}" ]; } \
+    || [ "${n_long}" -gt 0 ]; then
+    # Extend the own list from Debian text packages (and/or pick long utterances).
+    if [ "${n_sentences}" -gt "${n_avail}" ] && [ "${default_list}" = false ]; then
+        echo "$0: error: --n_sentences ${n_sentences} is more than the ${n_avail} sentences in" \
+            "${sentences}; the maximum is ${n_avail} (only the default list is extended," \
+            "with --extend true)" >&2
+        exit 1
+    fi
+    src_pkgs=""
+    case ",${sources}," in *,fortunes,*)
+        [ -f /usr/share/games/fortunes/fortunes ] || src_pkgs+=" fortunes-min fortunes" ;;
+    esac
+    case ",${sources}," in *,wordnet,*)
+        [ -f /usr/share/wordnet/data.noun ] || src_pkgs+=" wordnet-base" ;;
+    esac
+    if [ -n "${src_pkgs}" ]; then
+        if [ "$(id -u)" -eq 0 ] && command -v apt-get > /dev/null \
+            && [ "${auto_install}" = true ]; then
+            echo "$0: text sources missing; installing as root:"
+            echo "$0:   apt-get update && apt-get install -y --no-install-recommends${src_pkgs}"
+            apt-get update
+            DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${src_pkgs}
+        else
+            echo "$0: error: the text sources for --n_sentences > ${n_avail} or --n_long are" \
+                "missing. Install them with:" >&2
+            echo "  sudo apt-get update && sudo apt-get install -y${src_pkgs}" >&2
+            exit 1
+        fi
+    fi
+    # Python: $PYTHON if set, else the repo's venv, else python3 (needs the glowtts package).
+    if [ -z "${PYTHON:-}" ]; then
+        PYTHON=python3
+        venv_python="${local_dir}/../../../../tools/venv/bin/python"
+        [ -x "${venv_python}" ] && PYTHON=${venv_python}
+    fi
+    mkdir -p "${out_dir}"
+    long_opts=()
+    if [ "${n_long}" -gt 0 ]; then
+        long_opts=(--n_long "${n_long}" --long_out "${out_dir}/long_sentences.txt")
+    fi
+    echo "$0: choosing ${n_sentences} sentences (own list, then ${sources})" \
+        "-> ${out_dir}/sentences.txt"
+    "${PYTHON}" "${local_dir}/make_sentences.py" --own "${sentences}" --sources "${sources}" \
+        --n_sentences "${n_sentences}" "${long_opts[@]}" "${out_dir}/sentences.txt"
+    sentences="${out_dir}/sentences.txt"
+    mapfile -t lines < "${sentences}"
+    n_avail=${#lines[@]}
+fi
 if [ "${n_sentences}" -gt "${n_avail}" ]; then
     echo "$0: error: --n_sentences ${n_sentences} is more than the ${n_avail} sentences in" \
         "${sentences}; the maximum is ${n_avail} (sentences are never repeated)" >&2
-    exit 1
-fi
-if [ "${n_sentences}" -gt 9999 ]; then
-    echo "$0: error: --n_sentences is limited to 9999 (4-digit ids)" >&2
     exit 1
 fi
 for ((i = 0; i < n_sentences; i++)); do
@@ -201,3 +275,9 @@ for ((i = 0; i < n_sentences; i++)); do
 done
 mv "${tmp_meta}" "${out_dir}/metadata.csv"
 echo "$0: done: ${n_sentences} utterances (${n_made} synthesised, ${n_kept} reused) in ${out_dir}"
+
+if [ "${n_long}" -gt 0 ]; then
+    # The long-form eval set: its own LJSpeech layout, never part of the train/dev/eval split.
+    "$0" --voice "${voice}" --nj "${nj}" --auto_install false --id_prefix "${prefix}L" \
+        --sentences "${out_dir}/long_sentences.txt" "${out_dir}/long"
+fi
