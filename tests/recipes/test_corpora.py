@@ -271,7 +271,14 @@ def test_sentence_list() -> None:
 def test_make_corpus_too_many_sentences(tmp_path: Path) -> None:
     n = len((SLT_LOCAL / "sentences.txt").read_text().splitlines())
     res = run(
-        [SLT_LOCAL / "make_corpus.sh", "--n_sentences", str(n + 1), "--extend", "false", tmp_path / "c"]
+        [
+            SLT_LOCAL / "make_corpus.sh",
+            "--n_sentences",
+            str(n + 1),
+            "--extend",
+            "false",
+            tmp_path / "c",
+        ]
     )
     assert res.returncode != 0 and f"the maximum is {n}" in res.stderr
 
