@@ -51,7 +51,7 @@ for voice in slt kal; do
     fi
 done
 
-local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 lj_data="${local_dir}/../../../ljspeech/tts1/local/data.sh"
 mkdir -p "${data_dir}"
 work=$(mktemp -d "${data_dir}/.slt_kal.XXXXXX")

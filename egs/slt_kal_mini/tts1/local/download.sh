@@ -14,7 +14,7 @@
 # which are fixed here. Re-running reuses every wav already made.
 # Debian/Ubuntu packages: festival sox festvox-us-slt-hts festvox-kallpc16k.
 set -euo pipefail
-local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 if [ $# -lt 1 ] || [[ "${!#}" == --* ]]; then
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
     echo "$0: error: the last argument must be <download_dir>" >&2

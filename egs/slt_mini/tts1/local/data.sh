@@ -8,6 +8,6 @@
 # With the default 360 sentences (fewer than 10*(n_dev+n_eval)) the split is
 # 10% dev, 10% eval: 288/36/36. See egs/ljspeech/tts1/local/data.sh for the details.
 set -euo pipefail
-local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 # Options given later override earlier ones, so a caller's --spk replaces this default.
 exec "${local_dir}/../../../ljspeech/tts1/local/data.sh" --spk SLT "$@"

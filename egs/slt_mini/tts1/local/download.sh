@@ -9,7 +9,7 @@
 # local/README.md. Re-running reuses every wav already made.
 #   e.g. local/download.sh --n_sentences 3000 --n_long 20 downloads   # a real run
 set -euo pipefail
-local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 if [ $# -lt 1 ] || [[ "${!#}" == --* ]]; then
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
     echo "$0: error: the last argument must be <download_dir>" >&2

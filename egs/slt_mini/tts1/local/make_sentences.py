@@ -25,7 +25,7 @@ def _import_corpus_text():
     try:
         from glowtts import corpus_text
     except ImportError:  # not installed: use the checkout this script lives in
-        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..")
+        root = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "..")
         sys.path.insert(0, os.path.normpath(root))
         from glowtts import corpus_text
     return corpus_text
@@ -42,7 +42,7 @@ def _write(path: str, lines: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ct = _import_corpus_text()
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.realpath(__file__))
     p = argparse.ArgumentParser(
         prog="make_sentences.py",
         description=__doc__.split("\n\n")[0],

@@ -60,7 +60,7 @@ if ! command -v sox > /dev/null; then
         "(apt-get install -y sox)" >&2
 fi
 
-local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 if [ -z "${PYTHON:-}" ]; then
     # egs/<corpus>/tts1/local -> repo root is four levels up.
     venv_python="${local_dir}/../../../../tools/venv/bin/python"
