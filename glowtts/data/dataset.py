@@ -203,6 +203,11 @@ class TTSDataset(Dataset):
         feats = np.array(self._load(utt), dtype=np.float32)  # a writable copy
         if feats.ndim != 2:
             raise ValueError(f"{self.dump_dir}/feats.scp: {utt} is not a (T, n_mels) matrix")
+        if not np.isfinite(feats).all():
+            raise ValueError(
+                f"{self.dump_dir}/feats.scp: {utt} has NaN or Inf features; re-extract it "
+                "(stage 1) or remove it from the data dir (utils/fix_data_dir.sh)"
+            )
         item = {
             "utt_id": utt,
             "tokens": torch.from_numpy(self._tokens[i]),

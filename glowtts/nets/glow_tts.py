@@ -156,6 +156,9 @@ class GlowTTS(nn.Module):
         """
         if feats.dim() != 3 or feats.shape[-1] != self.n_mels:
             raise ValueError(f"feats must be (B, T_mel, {self.n_mels}); got {tuple(feats.shape)}")
+        if not bool(torch.isfinite(feats).all()):
+            n = int((~torch.isfinite(feats)).flatten(1).any(1).nonzero()[0, 0])
+            raise ValueError(f"batch item {n} has NaN or Inf in its features")
         g = self._speaker(spk)
         mu, log_sigma, log_w, x_mask = self._encode(tokens, token_lengths, g)
         feat_lengths = torch.div(feat_lengths, self.n_sqz, rounding_mode="floor") * self.n_sqz

@@ -109,3 +109,21 @@ def test_collate_pads(dump):
         n, t = len(it["tokens"]), it["feats"].shape[0]
         assert torch.equal(b["tokens"][i, :n], it["tokens"]) and b["tokens"][i, n:].eq(0).all()
         assert torch.equal(b["feats"][i, :t], it["feats"]) and b["feats"][i, t:].eq(0).all()
+
+
+def test_non_finite_features_name_the_utterance(tmp_path):
+    import kaldiio
+    import numpy as np
+
+    d = tmp_path / "dump"
+    utts = tinytts.write_dump(d, 2, seed=0, token_lengths=[3, 4])
+    bad = np.full((16, tinytts.N_MELS), np.nan, dtype=np.float32)
+    with kaldiio.WriteHelper(f"ark,scp:{tmp_path / 'bad.ark'},{tmp_path / 'bad.scp'}") as w:
+        w(utts[1], bad)
+    lines = (d / "feats.scp").read_text().splitlines()
+    fixed = [ln for ln in lines if not ln.startswith(utts[1] + " ")]
+    fixed += (tmp_path / "bad.scp").read_text().splitlines()
+    (d / "feats.scp").write_text("\n".join(sorted(fixed)) + "\n")
+    ds = TTSDataset(d, tinytts.N_VOCAB)
+    with pytest.raises(ValueError, match=f"{utts[1]} has NaN or Inf"):
+        ds[ds.utt_ids.index(utts[1])]

@@ -135,5 +135,9 @@ def test_bad_input_is_a_clear_error():
         model(tokens, torch.tensor([7, 0, 3]), feats, t_mel)
     with pytest.raises(ValueError, match="T_text=7 and T_mel=4"):
         model(tokens, t_text, feats, torch.tensor([5, 16, 10]))
+    bad = feats.clone()
+    bad[2, 1, 3] = float("nan")
+    with pytest.raises(ValueError, match="batch item 2 has NaN or Inf"):
+        model(tokens, t_text, bad, t_mel)
     with pytest.raises(ValueError, match="feats must be"):
         model(tokens, t_text, feats[..., :5], t_mel)
