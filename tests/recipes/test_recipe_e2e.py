@@ -127,6 +127,18 @@ def test_ljspeech_recipe_stages_0_to_7(ljspeech_mini: Path, tmp_path: Path, monk
         info = sf.info(str(wavs[0]))
         assert info.samplerate == 22050 and info.frames > 0
 
+    # stage 4: MAS durations sum to the frames the model used (rounded down to the squeeze)
+    for s in ("train", "dev", "eval"):
+        n_frames = {u: int(n) for u, n in _lines(recipe / "dump" / s / "utt2num_frames")}
+        durs = _lines(recipe / "exp" / "debug" / "durations" / s / "durations")
+        assert sorted(u for u, *_ in durs) == sorted(sets[s])
+        assert all(sum(map(int, d)) == n_frames[u] // 2 * 2 for u, *d in durs)
+    assert (recipe / "exp" / "debug" / "checkpoints" / "refined_dp.pth").is_file()
+    # teacher forcing reproduces the stage-4 durations exactly
+    _run(recipe, "--stage", "5", "--stop_stage", "5", "--teacher_forcing", "true", *common)
+    forced = (recipe / "exp" / "debug" / "decode_dev_teacher" / "durations").read_text()
+    assert forced == (recipe / "exp" / "debug" / "durations" / "dev" / "durations").read_text()
+
     # stage 7: the report covers both sets
     report = json.loads((recipe / "exp" / "debug" / "report.json").read_text())
     assert "dev" in json.dumps(report) and "eval" in json.dumps(report)

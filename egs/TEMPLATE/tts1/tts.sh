@@ -39,6 +39,7 @@ data_opts=            # extra options for local/data.sh (stage 0)
 skip_bad=false        # stages 0-1: skip (and log) bad utterances instead of stopping
 gpu_inference=false   # stage 5: decode on a GPU
 eval_max_utts=0       # stage 7: utterances per set in the report (0: all)
+teacher_forcing=false # stages 5-6: decode with the stage-4 MAS durations (analysis) into decode_<set>_teacher
 use_refined_dp=false  # stage 5: decode with the duration predictor refined in stage 4
 checkpoint=           # stages 4, 5, 7: checkpoint to decode with (default: best, else newest)
 train_args=           # extra arguments for glowtts-train (e.g. "--max_steps 100")
@@ -59,6 +60,7 @@ Usage: $0 [options]   (run from egs/<corpus>/tts1 through its run.sh)
   --skip_bad true|false      skip bad utterances in stages 0-1 with a logged reason
   --gpu_inference true|false decode (stages 4, 5, 7) on a GPU
   --use_refined_dp true|false decode with the stage-4 duration predictor
+  --teacher_forcing true|false decode with the stage-4 MAS durations into decode_<set>_teacher
 EOH
 )
 . ./path.sh
@@ -74,6 +76,8 @@ fi
 case $token_type in char|phn|bpe) ;; *) die "--token_type must be char, phn or bpe, not '$token_type'";; esac
 [ -n "$tag" ] || tag="$(basename "${train_config%.*}")_${token_type}"
 exp=$expdir/$tag
+decode_suffix=
+if [ "$teacher_forcing" = true ]; then decode_suffix=_teacher; fi
 token_dir=data/token_list/$token_type
 all_sets=$(echo "$train_set $dev_set $eval_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
@@ -200,7 +204,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
   device=cpu
   if [ "$gpu_inference" = true ]; then device=cuda; fi
   for s in $eval_sets; do
-    dir=$exp/decode_$s
+    dir=$exp/decode_$s$decode_suffix
     log "stage 5: decoding $s ($nj jobs, $device) -> $dir"
     [ -f "$dumpdir/$s/token" ] || die "$dumpdir/$s/token missing: run stage 2 first"
     rm -rf "$dir/split$nj"
@@ -212,6 +216,10 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     opts=()
     [ -z "$decode_config" ] || opts+=(--decode_config "$decode_config")
     [ -z "$checkpoint" ] || opts+=(--checkpoint "$checkpoint")
+    if [ "$teacher_forcing" = true ]; then
+      [ -f "$exp/durations/$s/durations" ] || die "$exp/durations/$s/durations missing: run stage 4 first"
+      opts+=(--durations "$exp/durations/$s/durations")
+    fi
     if [ -f "$exp/spk_list.txt" ]; then
       # multi-speaker model: every utterance is decoded with its own speaker
       [ -f "data/$s/utt2spk" ] || die "data/$s/utt2spk missing: a multi-speaker model needs it (run stage 0)"
@@ -233,7 +241,7 @@ fi
 
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   for s in $eval_sets; do
-    dir=$exp/decode_$s
+    dir=$exp/decode_$s$decode_suffix
     log "stage 6: Griffin-Lim waveforms for $s -> $dir/wav"
     [ -f "$dir/feats.scp" ] || die "$dir/feats.scp missing: run stage 5 first"
     glowtts-synthesize-wav --config "$exp/config.yaml" --feats_scp "$dir/feats.scp" --out_dir "$dir/wav" \
