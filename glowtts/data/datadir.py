@@ -39,6 +39,7 @@ __all__ = [
     "fix_data_dir",
     "subset_data_dir",
     "copy_data_dir",
+    "write_data_dirs",
     "split_scp",
     "main",
 ]
@@ -443,6 +444,42 @@ def copy_data_dir(
     for n in SPK_FILES:
         if (src / n).is_file():
             write_scp(dst / n, {s(k): v for k, v in read_scp(src / n).items()})
+
+
+def write_data_dirs(
+    data_dir: str | Path, sets: Mapping[str, Mapping[str, Mapping[str, str]]]
+) -> None:
+    """Write several data dirs under ``data_dir`` (e.g. train/dev/eval) and swap them in together.
+
+    Args:
+        data_dir: parent dir; set ``name`` becomes ``<data_dir>/<name>``.
+        sets: set name -> file name (``wav.scp``, ``text``, ``utt2spk``, ``spk2gender``, ...)
+            -> ``key -> value``; each file is written sorted by key in C order. ``spk2utt`` is
+            derived from ``utt2spk`` unless given.
+
+    Every set is written to ``<data_dir>/.<name>.tmp`` first; the previous set dirs are
+    replaced only once all new ones are complete, so a failure part-way leaves them as they were.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp_dirs = {}
+    for name, files in sets.items():
+        tmp = data_dir / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        for fname, entries in files.items():
+            write_scp(tmp / fname, entries)
+        if "utt2spk" in files and "spk2utt" not in files:
+            spk2utt = utt2spk_to_spk2utt(files["utt2spk"])
+            write_scp(tmp / "spk2utt", {spk: " ".join(utts) for spk, utts in spk2utt.items()})
+        tmp_dirs[name] = tmp
+    for name, tmp in tmp_dirs.items():
+        final, old = data_dir / name, data_dir / f".{name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def split_scp(in_path: str | Path, out_paths: Sequence[str | Path]) -> list[int]:

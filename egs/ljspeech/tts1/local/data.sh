@@ -23,25 +23,12 @@ skip_bad=false
 spk=LJ
 text_field=raw
 
-usage() {
-    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-}
-
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --db_root|--n_dev|--n_eval|--skip_bad|--spk|--text_field)
-            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
-            printf -v "${1#--}" '%s' "$2"; shift 2 ;;
-        --db_root=*|--n_dev=*|--n_eval=*|--skip_bad=*|--spk=*|--text_field=*)
-            opt="${1%%=*}"; printf -v "${opt#--}" '%s' "${1#*=}"; shift ;;
-        --*) echo "$0: error: unknown option $1 (see --help)" >&2; exit 1 ;;
-        *) break ;;
-    esac
-done
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
+help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
+. "${local_dir}/../../../../utils/parse_options.sh"
 
 if [ $# -ne 1 ]; then
-    usage >&2
+    printf '%s\n' "${help_message}" >&2
     echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
     exit 1
 fi
@@ -53,7 +40,6 @@ if [ -z "${db_root}" ]; then
     exit 1
 fi
 
-local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 if [ -z "${PYTHON:-}" ]; then
     # egs/<corpus>/tts1/local -> repo root is four levels up.
     venv_python="${local_dir}/../../../../tools/venv/bin/python"

@@ -25,9 +25,11 @@ Bad input (a wav listed but missing or empty, a duplicate id, empty text, a malf
 line) stops the run with every problem named, before anything is written; with
 ``--skip_bad true`` those utterances are skipped (a duplicate keeps its first occurrence)
 and each skip is logged to stderr. Outputs are written to temporary directories and
-swapped into place only once all are complete, so a failed run loses nothing.
+swapped into place only once all are complete, so a failed run loses nothing
+(``glowtts.data.datadir.write_data_dirs``).
 
-Only the standard library is used, so any Python 3 runs it.
+Only the standard library and ``glowtts.data.datadir`` / ``glowtts.utils`` (stdlib-only
+themselves, taken from this repo when glowtts is not installed) are used, so any Python 3 runs it.
 """
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+try:
+    import glowtts  # noqa: F401
+except ImportError:  # plain python3 without the venv: use the repo's copy (stdlib-only parts)
+    sys.path.append(str(Path(__file__).resolve().parents[4]))
+from glowtts.data.datadir import write_data_dirs
+from glowtts.utils import str2bool
 
 SETS = ("train", "dev", "eval")
 # Kaldi ids cannot hold whitespace; anything else printable is allowed.
@@ -56,16 +65,6 @@ class Utterance:
     utt_id: str
     wav: str
     text: str
-
-
-def str2bool(value: str) -> bool:
-    """Parse the Kaldi-style ``true``/``false`` option values."""
-    v = value.strip().lower()
-    if v in ("true", "1", "yes"):
-        return True
-    if v in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
 def read_metadata(
@@ -156,37 +155,13 @@ def split_sizes(n_utts: int, n_dev: int, n_eval: int) -> tuple[int, int, int]:
     return n_train, n_dev, n_eval
 
 
-def _write_lines(path: str, lines: list[str]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for line in lines:
-            f.write(line + "\n")
-
-
-def write_data_dirs(data_dir: str, splits: dict[str, list[Utterance]], spk: str) -> None:
-    """Write each set to ``<data_dir>/.<set>.tmp`` and then swap all sets into place.
-
-    The previous set directories are removed only after every new one is complete.
-    """
-    os.makedirs(data_dir, exist_ok=True)
-    tmp_dirs = {}
-    for name, utts in splits.items():
-        tmp = os.path.join(data_dir, f".{name}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        utts = sorted(utts, key=lambda u: u.utt_id)
-        _write_lines(os.path.join(tmp, "wav.scp"), [f"{u.utt_id} {u.wav}" for u in utts])
-        _write_lines(os.path.join(tmp, "text"), [f"{u.utt_id} {u.text}" for u in utts])
-        _write_lines(os.path.join(tmp, "utt2spk"), [f"{u.utt_id} {spk}" for u in utts])
-        _write_lines(os.path.join(tmp, "spk2utt"), [" ".join([spk] + [u.utt_id for u in utts])])
-        tmp_dirs[name] = tmp
-    for name, tmp in tmp_dirs.items():
-        final = os.path.join(data_dir, name)
-        old = os.path.join(data_dir, f".{name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if os.path.exists(final):
-            os.rename(final, old)
-        os.rename(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
+def _data_files(utts: list[Utterance], spk: str) -> dict[str, dict[str, str]]:
+    """The Kaldi files of one set (``spk2utt`` is derived from ``utt2spk`` when written)."""
+    return {
+        "wav.scp": {u.utt_id: u.wav for u in utts},
+        "text": {u.utt_id: u.text for u in utts},
+        "utt2spk": {u.utt_id: spk for u in utts},
+    }
 
 
 def prepare(
@@ -222,7 +197,8 @@ def prepare(
         "dev": utts[n_train : n_train + n_dev],
         "eval": utts[n_train + n_dev :],
     }
-    write_data_dirs(data_dir, splits, spk)
+    # Swapped in only once all sets are written, so a failed run loses nothing.
+    write_data_dirs(data_dir, {name: _data_files(v, spk) for name, v in splits.items()})
     return {name: len(v) for name, v in splits.items()} | {"skipped": len(problems)}
 
 

@@ -14,26 +14,15 @@ set -euo pipefail
 export LC_ALL=C  # Kaldi's byte-order sort
 
 db_root=""
-opts=()
-usage() {
-    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-}
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --db_root) [ $# -ge 2 ] || { echo "$0: error: --db_root needs a value" >&2; exit 1; }
-            db_root=$2; shift 2 ;;
-        --db_root=*) db_root=${1#*=}; shift ;;
-        --n_dev|--n_eval|--skip_bad|--text_field)
-            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
-            opts+=("$1" "$2"); shift 2 ;;
-        --n_dev=*|--n_eval=*|--skip_bad=*|--text_field=*) opts+=("$1"); shift ;;
-        --*) echo "$0: error: unknown option $1 (see --help)" >&2; exit 1 ;;
-        *) break ;;
-    esac
-done
+n_dev=250
+n_eval=250
+skip_bad=false
+text_field=raw
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
+help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
+. "${local_dir}/../../../../utils/parse_options.sh"
 if [ $# -ne 1 ]; then
-    usage >&2
+    printf '%s\n' "${help_message}" >&2
     echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
     exit 1
 fi
@@ -51,14 +40,15 @@ for voice in slt kal; do
     fi
 done
 
-local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 lj_data="${local_dir}/../../../ljspeech/tts1/local/data.sh"
 mkdir -p "${data_dir}"
 work=$(mktemp -d "${data_dir}/.slt_kal.XXXXXX")
 trap 'rm -rf "${work}"' EXIT
 for voice in slt kal; do
     spk=$(echo "${voice}" | tr '[:lower:]' '[:upper:]')
-    "${lj_data}" --db_root "${db_root}/${voice}" --spk "${spk}" "${opts[@]}" "${work}/${voice}"
+    "${lj_data}" --db_root "${db_root}/${voice}" --spk "${spk}" --n_dev "${n_dev}" \
+        --n_eval "${n_eval}" --skip_bad "${skip_bad}" --text_field "${text_field}" \
+        "${work}/${voice}"
 done
 # Merge into scratch dirs first and swap them in last, so a failure leaves data/ as it was.
 for s in train dev eval; do

@@ -43,25 +43,10 @@ n_long=0
 id_prefix=
 extend=true
 
-usage() {
-    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-}
-
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --n_sentences|--nj|--voice|--sentences|--auto_install|--sources|--n_long|--id_prefix|--extend)
-            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
-            printf -v "${1#--}" '%s' "$2"; shift 2 ;;
-        --n_sentences=*|--nj=*|--voice=*|--sentences=*|--auto_install=*|--sources=*|--n_long=* \
-            |--id_prefix=*|--extend=*)
-            opt="${1%%=*}"; printf -v "${opt#--}" '%s' "${1#*=}"; shift ;;
-        --*) echo "$0: error: unknown option $1 (see --help)" >&2; exit 1 ;;
-        *) break ;;
-    esac
-done
+help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
+. "${local_dir}/../../../../utils/parse_options.sh"
 if [ $# -ne 1 ]; then
-    usage >&2
+    printf '%s\n' "${help_message}" >&2
     echo "$0: error: expected exactly one argument <out_dir>, got $#" >&2
     exit 1
 fi

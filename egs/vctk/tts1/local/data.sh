@@ -26,25 +26,12 @@ skip_bad=false
 fs=22050
 speakers=""
 
-usage() {
-    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-}
-
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --db_root|--mic|--n_dev|--n_eval|--skip_bad|--fs|--speakers)
-            [ $# -ge 2 ] || { echo "$0: error: option $1 needs a value" >&2; exit 1; }
-            printf -v "${1#--}" '%s' "$2"; shift 2 ;;
-        --db_root=*|--mic=*|--n_dev=*|--n_eval=*|--skip_bad=*|--fs=*|--speakers=*)
-            opt="${1%%=*}"; printf -v "${opt#--}" '%s' "${1#*=}"; shift ;;
-        --*) echo "$0: error: unknown option $1 (see --help)" >&2; exit 1 ;;
-        *) break ;;
-    esac
-done
+local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
+help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
+. "${local_dir}/../../../../utils/parse_options.sh"
 
 if [ $# -ne 1 ]; then
-    usage >&2
+    printf '%s\n' "${help_message}" >&2
     echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
     exit 1
 fi
@@ -60,7 +47,6 @@ if ! command -v sox > /dev/null; then
         "(apt-get install -y sox)" >&2
 fi
 
-local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 if [ -z "${PYTHON:-}" ]; then
     # egs/<corpus>/tts1/local -> repo root is four levels up.
     venv_python="${local_dir}/../../../../tools/venv/bin/python"

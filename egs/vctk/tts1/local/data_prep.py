@@ -31,10 +31,12 @@ recording for the chosen microphone (VCTK 0.92: p280 and some of p362 on mic2). 
 speaker skipped is logged once with the count. Real problems (an empty or undecodable
 transcript, an empty FLAC file, an id with whitespace) stop the run with every problem
 named, before anything is written; ``--skip_bad true`` skips those utterances instead.
-Outputs are written to temporary directories and swapped in only when all are complete.
+Outputs are written to temporary directories and swapped in only when all are complete
+(``glowtts.data.datadir.write_data_dirs``).
 
-Only the standard library is used, so any Python 3 runs it; sox is needed later, when
-stage 1 reads ``wav.scp``.
+Only the standard library and ``glowtts.data.datadir`` / ``glowtts.utils`` (stdlib-only
+themselves, taken from this repo when glowtts is not installed) are used, so any Python 3
+runs it; sox is needed later, when stage 1 reads ``wav.scp``.
 """
 
 from __future__ import annotations
@@ -43,9 +45,16 @@ import argparse
 import os
 import re
 import shlex
-import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+try:
+    import glowtts  # noqa: F401
+except ImportError:  # plain python3 without the venv: use the repo's copy (stdlib-only parts)
+    sys.path.append(str(Path(__file__).resolve().parents[4]))
+from glowtts.data.datadir import write_data_dirs
+from glowtts.utils import str2bool
 
 SETS = ("train", "dev", "eval")
 AUDIO_DIR = "wav48_silence_trimmed"
@@ -67,16 +76,6 @@ class Utterance:
     spk: str
     flac: str
     text: str
-
-
-def str2bool(value: str) -> bool:
-    """Parse the Kaldi-style ``true``/``false`` option values."""
-    v = value.strip().lower()
-    if v in ("true", "1", "yes"):
-        return True
-    if v in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
 def log(msg: str) -> None:
@@ -229,48 +228,19 @@ def wav_pipe(flac: str, fs: int) -> str:
     return f"sox {shlex.quote(flac)} -t wav -r {fs} -b 16 -c 1 - |"
 
 
-def _write_lines(path: str, lines: list[str]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        for line in lines:
-            f.write(line + "\n")
-
-
-def _c_sorted(items: list[Utterance]) -> list[Utterance]:
-    return sorted(items, key=lambda u: u.utt_id.encode("utf-8"))
-
-
-def write_data_dirs(
-    data_dir: str, splits: dict[str, list[Utterance]], fs: int, genders: dict[str, str]
-) -> None:
-    """Write each set to ``<data_dir>/.<set>.tmp``, then swap all sets into place."""
-    os.makedirs(data_dir, exist_ok=True)
-    tmp_dirs = {}
-    for name, utts in splits.items():
-        tmp = os.path.join(data_dir, f".{name}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        utts = _c_sorted(utts)
-        _write_lines(
-            os.path.join(tmp, "wav.scp"), [f"{u.utt_id} {wav_pipe(u.flac, fs)}" for u in utts]
-        )
-        _write_lines(os.path.join(tmp, "text"), [f"{u.utt_id} {u.text}" for u in utts])
-        _write_lines(os.path.join(tmp, "utt2spk"), [f"{u.utt_id} {u.spk}" for u in utts])
-        spk2utt: dict[str, list[str]] = {}
-        for u in utts:  # sorted ids keep each speaker's list sorted
-            spk2utt.setdefault(u.spk, []).append(u.utt_id)
-        spks = sorted(spk2utt, key=lambda s: s.encode("utf-8"))
-        _write_lines(os.path.join(tmp, "spk2utt"), [" ".join([s, *spk2utt[s]]) for s in spks])
-        if genders and all(s in genders for s in spks):
-            _write_lines(os.path.join(tmp, "spk2gender"), [f"{s} {genders[s]}" for s in spks])
-        tmp_dirs[name] = tmp
-    for name, tmp in tmp_dirs.items():
-        final = os.path.join(data_dir, name)
-        old = os.path.join(data_dir, f".{name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if os.path.exists(final):
-            os.rename(final, old)
-        os.rename(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
+def _data_files(
+    utts: list[Utterance], fs: int, genders: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """The Kaldi files of one set (``spk2utt`` is derived from ``utt2spk`` when written)."""
+    files = {
+        "wav.scp": {u.utt_id: wav_pipe(u.flac, fs) for u in utts},
+        "text": {u.utt_id: u.text for u in utts},
+        "utt2spk": {u.utt_id: u.spk for u in utts},
+    }
+    spks = {u.spk for u in utts}
+    if genders and all(s in genders for s in spks):
+        files["spk2gender"] = {s: genders[s] for s in spks}
+    return files
 
 
 def prepare(
@@ -300,7 +270,9 @@ def prepare(
     if not by_spk:
         raise DataPrepError(f"no usable {mic} utterances with transcripts under {db_root}")
     splits = split_speakers(by_spk, n_dev, n_eval)
-    write_data_dirs(data_dir, splits, fs, read_speaker_genders(os.path.abspath(db_root)))
+    genders = read_speaker_genders(os.path.abspath(db_root))
+    # Swapped in only once all sets are written, so a failed run loses nothing.
+    write_data_dirs(data_dir, {name: _data_files(v, fs, genders) for name, v in splits.items()})
     counts = {name: len(v) for name, v in splits.items()}
     return counts | {"speakers": len(by_spk), "skipped": len(problems)}
 
