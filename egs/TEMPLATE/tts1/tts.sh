@@ -14,6 +14,10 @@
 #   5  batch decoding of the eval sets in nj jobs                   -> exp/<tag>/decode_<set>/feats.scp, durations
 #   6  waveforms with Griffin-Lim                                   -> exp/<tag>/decode_<set>/wav/
 #   7  evaluation report: NLL, MCD, duration error, RTF, pocketsphinx WER -> exp/<tag>/report.{json,md}
+
+# The whole script is one brace group: bash parses it completely before running,
+# so editing this file while a long stage runs cannot derail the running recipe.
+{
 set -euo pipefail
 
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}:${BASH_LINENO[0]}) $*"; }
@@ -261,3 +265,5 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
 fi
 
 log "done: stages $stage..$stop_stage (exp: $exp)"
+exit 0
+}
