@@ -17,6 +17,8 @@
 #   --gpu N, --mem X, --time T, --config F   accepted and ignored (queue options)
 set -u
 prog=$(basename "$0")
+# shellcheck source=lib/launcher.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/launcher.sh"
 max_jobs_run=$(nproc 2>/dev/null || echo 1)
 num_threads=1
 tail_lines=20
@@ -29,16 +31,7 @@ usage() {
 # Options and the JOB=1:N range may come in any order before the log file (as in Kaldi).
 var=; first=1; last=1
 while [ "$#" -gt 0 ]; do
-  if [[ "$1" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+):([0-9]+)$ ]]; then
-    var=${BASH_REMATCH[1]}; first=${BASH_REMATCH[2]}; last=${BASH_REMATCH[3]}; shift
-    if [ "$first" -gt "$last" ]; then
-      echo "$prog: empty job range $var=$first:$last" 1>&2; exit 1
-    fi
-    continue
-  elif [[ "$1" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+)$ ]]; then
-    var=${BASH_REMATCH[1]}; first=${BASH_REMATCH[2]}; last=$first; shift
-    continue
-  fi
+  if launcher_job_range "$1"; then shift; continue; fi
   case "$1" in
     -h|--help) usage; exit 0 ;;
     --*=*) opt=${1%%=*}; val=${1#*=}; n=1 ;;
@@ -60,17 +53,11 @@ if ! [[ "$max_jobs_run" =~ ^[1-9][0-9]*$ ]]; then
 fi
 if [ "$#" -lt 2 ]; then usage; exit 1; fi
 log=$1; shift
-if [ -n "$var" ] && [[ "$log" != *"$var"* ]] && [ "$first" -ne "$last" ]; then
-  echo "$prog: the log file name '$log' must contain $var for a job array" 1>&2; exit 1
-fi
+launcher_check_log
 
 # Rebuild the command line as one string for bash -c (Kaldi semantics: words without
 # whitespace go as they are, others are quoted).
-cmd=
-for a in "$@"; do
-  if [[ "$a" =~ ^[^[:space:]]+$ ]]; then cmd+="$a "; else cmd+="$(printf '%q' "$a") "; fi
-done
-cmd=${cmd% }
+launcher_join_command "$@"
 
 statusdir=$(mktemp -d "${TMPDIR:-/tmp}/run_sh.XXXXXX")
 pids=()
@@ -125,18 +112,7 @@ n_jobs=$((last - first + 1))
 if [ "${#failed[@]}" -eq 0 ]; then exit 0; fi
 
 shown=0
-for f in "${failed[@]}"; do
-  j=${f%%:*}; rc=${f#*:}
-  if [ -n "$var" ]; then jlog=${log//$var/$j}; else jlog=$log; fi
-  if [ -n "$var" ]; then what="job $j"; else what="command"; fi
-  if [ "$shown" -lt 3 ]; then
-    echo "$prog: $what failed with exit code $rc; last $tail_lines lines of $jlog:" 1>&2
-    tail -n "$tail_lines" "$jlog" 2>/dev/null | sed 's/^/  | /' 1>&2
-  else
-    echo "$prog: $what failed with exit code $rc; log is in $jlog" 1>&2
-  fi
-  shown=$((shown + 1))
-done
+for f in "${failed[@]}"; do launcher_report_failed "${f%%:*}" "${f#*:}"; done
 if [ -n "$var" ]; then
   echo "$prog: ${#failed[@]} / $n_jobs jobs failed; logs are in ${log//$var/*}" 1>&2
 fi

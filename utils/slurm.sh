@@ -23,6 +23,8 @@
 #   --dry_run [true]   write and print the batch script and the sbatch command; submit nothing
 set -u
 prog=$(basename "$0")
+# shellcheck source=lib/launcher.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib/launcher.sh"
 gpu=0; mem=; time_limit=; num_threads=1; max_jobs_run=; config=; dry_run=false
 tail_lines=20
 
@@ -33,16 +35,7 @@ usage() {
 
 var=; first=1; last=1
 while [ "$#" -gt 0 ]; do
-  if [[ "$1" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+):([0-9]+)$ ]]; then
-    var=${BASH_REMATCH[1]}; first=${BASH_REMATCH[2]}; last=${BASH_REMATCH[3]}; shift
-    if [ "$first" -gt "$last" ]; then
-      echo "$prog: empty job range $var=$first:$last" 1>&2; exit 1
-    fi
-    continue
-  elif [[ "$1" =~ ^([A-Za-z_][A-Za-z0-9_]*)=([0-9]+)$ ]]; then
-    var=${BASH_REMATCH[1]}; first=${BASH_REMATCH[2]}; last=$first; shift
-    continue
-  fi
+  if launcher_job_range "$1"; then shift; continue; fi
   case "$1" in
     -h|--help) usage; exit 0 ;;
     --dry_run|--dry-run)
@@ -68,9 +61,7 @@ while [ "$#" -gt 0 ]; do
 done
 if [ "$#" -lt 2 ]; then usage; exit 1; fi
 log=$1; shift
-if [ -n "$var" ] && [[ "$log" != *"$var"* ]] && [ "$first" -ne "$last" ]; then
-  echo "$prog: the log file name '$log' must contain $var for a job array" 1>&2; exit 1
-fi
+launcher_check_log
 [[ "$gpu" =~ ^[0-9]+$ ]] || { echo "$prog: --gpu must be an integer, got '$gpu'" 1>&2; exit 1; }
 [[ "$num_threads" =~ ^[1-9][0-9]*$ ]] || { echo "$prog: bad --num_threads '$num_threads'" 1>&2; exit 1; }
 if [ -n "$max_jobs_run" ] && ! [[ "$max_jobs_run" =~ ^[1-9][0-9]*$ ]]; then
@@ -81,11 +72,7 @@ if [ -n "$config" ] && [ ! -r "$config" ]; then
   echo "$prog: config file '$config' does not exist" 1>&2; exit 1
 fi
 
-cmd=
-for a in "$@"; do
-  if [[ "$a" =~ ^[^[:space:]]+$ ]]; then cmd+="$a "; else cmd+="$(printf '%q' "$a") "; fi
-done
-cmd=${cmd% }
+launcher_join_command "$@"
 
 logdir=$(dirname "$log")
 qdir=$logdir/q
@@ -171,21 +158,17 @@ fi
 shown=0
 for f in "${failed[@]}"; do
   j=${f%%:*}; rc=${f#*:}
-  if [ -n "$var" ]; then jlog=${log//$var/$j}; what="job $j"; else jlog=$log; what="command"; fi
   if [ "$rc" = "?" ]; then
+    if [ -n "$var" ]; then what="job $j"; else what="command"; fi
     echo "$prog: $what did not finish (killed by Slurm: time or memory limit, or never started?)" 1>&2
     echo "  sbatch: $(tr '\n' ' ' < "$qdir/$name.sbatch.out")" 1>&2
     if [ -f "$qdir/$name.$j.out" ]; then
       echo "  last $tail_lines lines of $qdir/$name.$j.out:" 1>&2
       tail -n "$tail_lines" "$qdir/$name.$j.out" | sed 's/^/  | /' 1>&2
     fi
-  elif [ "$shown" -lt 3 ]; then
-    echo "$prog: $what failed with exit code $rc; last $tail_lines lines of $jlog:" 1>&2
-    tail -n "$tail_lines" "$jlog" 2>/dev/null | sed 's/^/  | /' 1>&2
   else
-    echo "$prog: $what failed with exit code $rc; log is in $jlog" 1>&2
+    launcher_report_failed "$j" "$rc"
   fi
-  shown=$((shown + 1))
 done
 [ -n "$var" ] && echo "$prog: ${#failed[@]} / $((last - first + 1)) jobs failed; logs are in ${log//$var/*}" 1>&2
 exit 1
