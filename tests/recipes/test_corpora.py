@@ -71,10 +71,10 @@ def make_copy(src: Path, dst: Path, rows: list[str], drop_wavs: tuple[str, ...] 
     return dst
 
 
-def check_data_dirs(data: Path, spk: str) -> dict[str, list[str]]:
+def check_data_dirs(data: Path, spk: str, sets: tuple[str, ...] = SETS) -> dict[str, list[str]]:
     """Kaldi consistency of every set; returns the utterance ids of each set."""
     ids = {}
-    for name in SETS:
+    for name in sets:
         d = data / name
         assert sorted(p.name for p in d.iterdir()) == sorted(FILES)
         keys = None
@@ -127,6 +127,34 @@ def test_ljspeech_large_corpus_split_sizes(ljspeech_mini: Path, tmp_path: Path) 
     order = [m[0] for m in read_metadata(ljspeech_mini)]
     ids = check_data_dirs(out, "LJ")
     assert ids["dev"] == order[29:30] and ids["eval"] == order[30:]
+
+
+def test_whole_set_and_slt_long_set(ljspeech_mini: Path, tmp_path: Path) -> None:
+    # A corpus with long sentences in <db_root>/long: slt_mini's data prep splits the main
+    # list as before and makes the long ones the one extra set eval_long, outside the split.
+    rows = [line for line in (ljspeech_mini / "metadata.csv").read_text().splitlines() if line]
+    corpus = make_copy(ljspeech_mini, tmp_path / "corpus", rows[:20])
+    make_copy(ljspeech_mini, corpus / "long", rows[20:24])
+    out = tmp_path / "data"
+    res = run([SLT_LOCAL / "data.sh", "--db_root", corpus, out])
+    assert res.returncode == 0, res.stderr
+    ids = check_data_dirs(out, "SLT", (*SETS, "eval_long"))
+    main_ids = [r.split("|")[0] for r in rows[:20]]
+    assert [len(ids[s]) for s in SETS] == [16, 2, 2]
+    # Kaldi ids start with the speaker: LJ ids get the SLT_ prefix.
+    assert sorted(ids["train"] + ids["dev"] + ids["eval"]) == sorted(f"SLT_{u}" for u in main_ids)
+    assert ids["eval_long"] == sorted(f"SLT_{r.split('|')[0]}" for r in rows[20:24])
+
+    # Without long/ nothing but the split is written; --whole_set alone writes one set.
+    res = run([SLT_LOCAL / "data.sh", "--db_root", ljspeech_mini, tmp_path / "d2"])
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in (tmp_path / "d2").iterdir()) == sorted(SETS)
+    res = data_prep(corpus, tmp_path / "d3", "--whole_set", "all")
+    assert res.returncode == 0, res.stderr
+    assert check_data_dirs(tmp_path / "d3", "LJ", ("all",))["all"] == sorted(main_ids)
+    assert sorted(p.name for p in (tmp_path / "d3").iterdir()) == ["all"]
+    res = data_prep(corpus, tmp_path / "d4", "--whole_set", "a b")
+    assert res.returncode != 0 and "not a valid set name" in res.stderr
 
 
 def test_ljspeech_rerun_identical(ljspeech_mini: Path, tmp_path: Path) -> None:

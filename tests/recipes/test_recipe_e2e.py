@@ -172,15 +172,21 @@ def test_embedded_recipe_end_to_end(tmp_path: Path, monkeypatch):
     recipe = _mirror("slt_mini", tmp_path)
     conf = _debug_config(recipe, tmp_path, {"token_type": "phn", "add_blank": True})
     _run(
-        recipe, "--n_sentences", "12", "--stage", "-1", "--stop_stage", "6",
+        recipe, "--n_sentences", "12", "--n_long", "1", "--stage", "-1", "--stop_stage", "6",
         "--train_config", str(conf), "--token_type", "phn", "--tag", "debug",
     )  # fmt: skip
     monkeypatch.chdir(recipe)
-    dec = recipe / "exp" / "debug" / "decode_eval"
-    mels = dict(kaldiio.load_scp(str(dec / "feats.scp")))
-    assert mels and len(list((dec / "wav").glob("*.wav"))) == len(mels)
-    tokens = {u[0]: len(u) - 1 for u in _lines(recipe / "dump" / "eval" / "token")}
-    for utt, *durs in _lines(dec / "durations"):
-        # add_blank: durations cover the interspersed sequence (2n + 1 tokens)
-        assert len(durs) == 2 * tokens[utt] + 1
-        assert sum(map(int, durs)) == mels[utt].shape[0]
+    # The long sentence is its own set, outside the split, decoded like eval.
+    long_text = _lines(recipe / "data" / "eval_long" / "text")
+    assert [u[0] for u in long_text] == ["SLTL0001"] and len(" ".join(long_text[0][1:])) > 250
+    assert not any(u[0].startswith("SLTL") for u in _lines(recipe / "data" / "train" / "text"))
+    for s in ("eval", "eval_long"):
+        dec = recipe / "exp" / "debug" / f"decode_{s}"
+        mels = dict(kaldiio.load_scp(str(dec / "feats.scp")))
+        assert mels and len(list((dec / "wav").glob("*.wav"))) == len(mels)
+        tokens = {u[0]: len(u) - 1 for u in _lines(recipe / "dump" / s / "token")}
+        assert sorted(mels) == sorted(tokens)
+        for utt, *durs in _lines(dec / "durations"):
+            # add_blank: durations cover the interspersed sequence (2n + 1 tokens)
+            assert len(durs) == 2 * tokens[utt] + 1
+            assert sum(map(int, durs)) == mels[utt].shape[0]

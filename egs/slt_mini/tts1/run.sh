@@ -6,6 +6,9 @@
 #   ./run.sh                              # stages -1..7 with the CPU demo config
 #   ./run.sh --n_sentences 300 --stage -1 --stop_stage -1
 #   ./run.sh --train_config conf/tuning/train_gpu.yaml --ngpu 1 --token_type phn
+#   ./run.sh --n_sentences 1000 --n_long 40 --train_config conf/tuning/train_cpu.yaml
+# With long sentences (--n_long, or downloads/slt_mini/long/ from an earlier run), they are
+# one more evaluation set, eval_long, decoded and scored in stages 4-7 next to dev and eval.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,5 +26,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+eval_sets="dev eval"
+if [ "$n_long" -gt 0 ] || [ -f downloads/slt_mini/long/metadata.csv ]; then
+  eval_sets="dev eval eval_long"
+fi
+# options given later (the user's) override these defaults
 ./tts.sh --stage "$stage" --db_root downloads/slt_mini --train_config conf/train.yaml \
-  --download_opts "--n_sentences $n_sentences --n_long $n_long" --nj 2 "${opts[@]}"
+  --download_opts "--n_sentences $n_sentences --n_long $n_long" --nj 2 --eval_sets "$eval_sets" \
+  "${opts[@]}"

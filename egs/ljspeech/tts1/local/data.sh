@@ -9,6 +9,8 @@
 #   --spk ID             speaker id for utt2spk (default LJ)
 #   --text_field F       raw|normalized metadata.csv column (default raw: the front-end
 #                        normalises numbers/abbreviations itself)
+#   --whole_set NAME     write the whole corpus as the one set <data_dir>/NAME, no split
+#                        (an extra evaluation set; default: empty = the split below)
 # Writes <data_dir>/{train,dev,eval}/{wav.scp,text,utt2spk,spk2utt}, sorted by utterance id,
 # wav.scp with absolute paths. Split: the last n_dev+n_eval utterances of metadata.csv are
 # dev then eval; corpora with fewer than 10*(n_dev+n_eval) utterances hold out
@@ -22,6 +24,7 @@ n_eval=250
 skip_bad=false
 spk=LJ
 text_field=raw
+whole_set=
 
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
 help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
@@ -50,6 +53,8 @@ if [ -z "${PYTHON:-}" ]; then
     fi
 fi
 
-exec "${PYTHON}" "${local_dir}/data_prep.py" \
+whole=()
+[ -z "${whole_set}" ] || whole=(--whole_set "${whole_set}")
+exec "${PYTHON}" "${local_dir}/data_prep.py" "${whole[@]}" \
     --db_root "${db_root}" --n_dev "${n_dev}" --n_eval "${n_eval}" \
     --skip_bad "${skip_bad}" --spk "${spk}" --text_field "${text_field}" "${data_dir}"

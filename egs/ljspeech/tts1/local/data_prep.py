@@ -28,6 +28,9 @@ and each skip is logged to stderr. Outputs are written to temporary directories 
 swapped into place only once all are complete, so a failed run loses nothing
 (``glowtts.data.datadir.write_data_dirs``).
 
+``--whole_set NAME`` writes the whole corpus as the one set ``<data_dir>/NAME`` instead of
+the split (an extra evaluation set, e.g. slt_mini's long sentences as ``eval_long``).
+
 Only the standard library and ``glowtts.data.datadir`` / ``glowtts.utils`` (stdlib-only
 themselves, taken from this repo when glowtts is not installed) are used, so any Python 3 runs it.
 """
@@ -172,8 +175,12 @@ def prepare(
     skip_bad: bool = False,
     spk: str = "LJ",
     text_field: str = "raw",
+    whole_set: str | None = None,
 ) -> dict[str, int]:
-    """Build ``<data_dir>/{train,dev,eval}``; returns the number of utterances per set."""
+    """Build ``<data_dir>/{train,dev,eval}`` (or ``<data_dir>/<whole_set>`` alone).
+
+    Returns the number of utterances per set and ``skipped``.
+    """
     if not spk or _BAD_ID.search(spk):
         raise DataPrepError(f"--spk {spk!r} is not a valid Kaldi speaker id")
     utts, problems = read_metadata(db_root, text_field, spk, skip_bad)
@@ -191,12 +198,19 @@ def prepare(
             "Kaldi-style tools that split wav.scp on whitespace will break",
             file=sys.stderr,
         )
-    n_train, n_dev, n_eval = split_sizes(len(utts), n_dev, n_eval)
-    splits = {
-        "train": utts[:n_train],
-        "dev": utts[n_train : n_train + n_dev],
-        "eval": utts[n_train + n_dev :],
-    }
+    if whole_set is not None:
+        if not whole_set or "/" in whole_set or _BAD_ID.search(whole_set):
+            raise DataPrepError(f"--whole_set {whole_set!r} is not a valid set name")
+        if not utts:
+            raise DataPrepError(f"no usable utterances in {db_root}")
+        splits = {whole_set: utts}
+    else:
+        n_train, n_dev, n_eval = split_sizes(len(utts), n_dev, n_eval)
+        splits = {
+            "train": utts[:n_train],
+            "dev": utts[n_train : n_train + n_dev],
+            "eval": utts[n_train + n_dev :],
+        }
     # Swapped in only once all sets are written, so a failed run loses nothing.
     write_data_dirs(data_dir, {name: _data_files(v, spk) for name, v in splits.items()})
     return {name: len(v) for name, v in splits.items()} | {"skipped": len(problems)}
@@ -220,7 +234,12 @@ def get_parser() -> argparse.ArgumentParser:
         default="raw",
         help="metadata.csv text column to use",
     )
-    parser.add_argument("data_dir", help="output dir; gets train/, dev/, eval/")
+    parser.add_argument(
+        "--whole_set",
+        default=None,
+        help="write the whole corpus as this one set (no train/dev/eval split)",
+    )
+    parser.add_argument("data_dir", help="output dir; gets train/, dev/, eval/ (or --whole_set)")
     return parser
 
 
@@ -235,14 +254,13 @@ def main(argv: list[str] | None = None) -> int:
             skip_bad=args.skip_bad,
             spk=args.spk,
             text_field=args.text_field,
+            whole_set=args.whole_set,
         )
     except DataPrepError as e:
         print(f"data_prep.py: error: {e}", file=sys.stderr)
         return 1
-    print(
-        f"data_prep.py: {args.data_dir}: train {counts['train']}, dev {counts['dev']}, "
-        f"eval {counts['eval']} utterances; skipped {counts['skipped']}"
-    )
+    sizes = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "skipped")
+    print(f"data_prep.py: {args.data_dir}: {sizes} utterances; skipped {counts['skipped']}")
     return 0
 
 
