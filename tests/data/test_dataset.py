@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 
 import pytest
+import tinytts
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-import tinytts  # noqa: E402
-
-from glowtts.data.collate import collate_tts  # noqa: E402
-from glowtts.data.dataset import TTSDataset, make_spk_list  # noqa: E402
+from glowtts.data.collate import collate_tts
+from glowtts.data.dataset import TTSDataset, make_spk_list
 
 
 @pytest.fixture

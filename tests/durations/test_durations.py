@@ -12,6 +12,7 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 import pytest
+import tinytts
 import torch
 import yaml
 
@@ -34,19 +35,7 @@ from glowtts.text import strip_blank_durations
 
 N_MELS = 8
 N_VOCAB = 10
-TINY_MODEL = {
-    "n_mels": N_MELS,
-    "hidden_channels": 16,
-    "filter_channels": 32,
-    "filter_channels_dp": 16,
-    "n_heads": 2,
-    "n_layers_enc": 1,
-    "hidden_channels_dec": 16,
-    "n_blocks_dec": 2,
-    "n_block_layers": 2,
-    "kernel_size_dec": 3,
-    "n_split": 4,
-}
+TINY_MODEL = tinytts.tiny_model(n_mels=N_MELS)
 
 
 def _write_set(d: Path, n_utts: int, seed: int, prefix: str, n_speakers: int = 0) -> None:

@@ -13,6 +13,7 @@ import shutil
 import kaldiio
 import numpy as np
 import pytest
+import tinytts
 import torch
 import yaml
 
@@ -24,17 +25,7 @@ from glowtts.nets import build_model
 
 UTTS = {"LJ001-0002": "in being comparatively modern.", "LJ001-0008": "has never been surpassed."}
 N_VOCAB = 12
-TINY_MODEL = {
-    "hidden_channels": 16,
-    "filter_channels": 32,
-    "filter_channels_dp": 16,
-    "n_heads": 2,
-    "n_layers_enc": 1,
-    "hidden_channels_dec": 16,
-    "n_blocks_dec": 2,
-    "n_block_layers": 2,
-    "kernel_size_dec": 3,
-}
+TINY_MODEL = tinytts.tiny_model(n_mels=80)
 
 
 @pytest.fixture(scope="module")

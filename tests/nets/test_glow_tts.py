@@ -5,23 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tinytts
 import torch
 import yaml
 
 from glowtts.nets import build_model, log_likelihood_matrix
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = {
-    "n_mels": 8,
-    "hidden_channels": 16,
-    "filter_channels": 32,
-    "filter_channels_dp": 16,
-    "n_heads": 2,
-    "n_layers_enc": 2,
-    "hidden_channels_dec": 16,
-    "n_blocks_dec": 2,
-    "n_block_layers": 2,
-}
+TINY = tinytts.tiny_model(n_layers_enc=2)
 
 
 def _batch(b=3, t_text=(7, 5, 3), frames_per_token=3, n_mels=8, n_vocab=11, seed=0):

@@ -24,19 +24,18 @@ import kaldiio
 import numpy as np
 import pytest
 import soundfile as sf
+import tinytts
 import torch
 import yaml
 
+from glowtts.audio.io import load_wav
+from glowtts.bin.decode import main as decode_main
+from glowtts.bin.train import main as train_main
+from glowtts.data.datadir import validate_data_dir
+from glowtts.inference import load_model
+
 REPO = Path(__file__).resolve().parents[2]
 VCTK_LOCAL = REPO / "egs" / "vctk" / "tts1" / "local"
-sys.path.insert(0, str(REPO / "tests" / "train"))
-import tinytts  # noqa: E402
-
-from glowtts.audio.io import load_wav  # noqa: E402
-from glowtts.bin.decode import main as decode_main  # noqa: E402
-from glowtts.bin.train import main as train_main  # noqa: E402
-from glowtts.data.datadir import validate_data_dir  # noqa: E402
-from glowtts.inference import load_model  # noqa: E402
 
 SETS = ("train", "dev", "eval")
 

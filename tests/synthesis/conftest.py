@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import tinytts
 import torch
 import yaml
 
@@ -23,18 +24,7 @@ FEATS = {
     "fmin": 0,
     "fmax": 4000,
 }
-TINY_MODEL = {
-    "n_mels": N_MELS,
-    "hidden_channels": 16,
-    "filter_channels": 32,
-    "filter_channels_dp": 16,
-    "n_heads": 2,
-    "n_layers_enc": 1,
-    "hidden_channels_dec": 16,
-    "n_blocks_dec": 2,
-    "n_block_layers": 2,
-    "kernel_size_dec": 3,
-}
+TINY_MODEL = tinytts.tiny_model(n_mels=N_MELS)
 # HiFi-GAN V3-like shape, scaled down: upsampling 8 x 8 = hop 64
 HIFIGAN_CONFIG = {
     "resblock": "1",

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
+import tinytts
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tinytts  # noqa: E402
-
-from glowtts.bin.train import main  # noqa: E402
-from glowtts.train.plots import read_loss_log  # noqa: E402
+from glowtts.bin.train import main
+from glowtts.train.plots import read_loss_log
 
 pytestmark = [
     pytest.mark.cuda,

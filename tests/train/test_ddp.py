@@ -7,13 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import tinytts
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tinytts  # noqa: E402
-
-from glowtts.train.checkpoint import load_checkpoint  # noqa: E402
-from glowtts.train.plots import read_loss_log  # noqa: E402
+from glowtts.train.checkpoint import load_checkpoint
+from glowtts.train.plots import read_loss_log
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = 3

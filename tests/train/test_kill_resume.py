@@ -11,13 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+import tinytts
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tinytts  # noqa: E402
-
-from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint  # noqa: E402
-from glowtts.train.plots import read_loss_log  # noqa: E402
+from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint
+from glowtts.train.plots import read_loss_log
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_STEPS = 12

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tinytts
 import torch
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tinytts  # noqa: E402
-
-from glowtts.bin.train import main  # noqa: E402
-from glowtts.data.dataset import TTSDataset  # noqa: E402
-from glowtts.train import NonFiniteLossError, Trainer  # noqa: E402
-from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint  # noqa: E402
-from glowtts.train.plots import read_loss_log  # noqa: E402
+from glowtts.bin.train import main
+from glowtts.data.dataset import TTSDataset
+from glowtts.train import NonFiniteLossError, Trainer
+from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint
+from glowtts.train.plots import read_loss_log
 
 
 @pytest.fixture(scope="module")

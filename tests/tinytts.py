@@ -28,6 +28,11 @@ TINY_MODEL = {
 }
 
 
+def tiny_model(**overrides) -> dict:
+    """``TINY_MODEL`` with some keys changed (e.g. ``n_mels``): the one tiny shape tests share."""
+    return {**TINY_MODEL, **overrides}
+
+
 def write_dump(
     d: Path,
     n_utts: int,
