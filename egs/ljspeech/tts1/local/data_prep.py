@@ -183,6 +183,8 @@ def prepare(
     """
     if not spk or _BAD_ID.search(spk):
         raise DataPrepError(f"--spk {spk!r} is not a valid Kaldi speaker id")
+    if whole_set is not None and (not whole_set or "/" in whole_set or _BAD_ID.search(whole_set)):
+        raise DataPrepError(f"--whole_set {whole_set!r} is not a valid set name")
     utts, problems = read_metadata(db_root, text_field, spk, skip_bad)
     if problems and not skip_bad:
         shown = "\n  ".join(problems[:_MAX_REPORTED])
@@ -199,8 +201,6 @@ def prepare(
             file=sys.stderr,
         )
     if whole_set is not None:
-        if not whole_set or "/" in whole_set or _BAD_ID.search(whole_set):
-            raise DataPrepError(f"--whole_set {whole_set!r} is not a valid set name")
         if not utts:
             raise DataPrepError(f"no usable utterances in {db_root}")
         splits = {whole_set: utts}
