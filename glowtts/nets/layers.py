@@ -11,6 +11,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import weight_norm
 
+from .gate import gated_tanh_sigmoid
+
 
 class LayerNorm(nn.Module):
     """LayerNorm over the channel axis of ``(B, C, T)`` (official eps 1e-4)."""
@@ -169,7 +171,7 @@ class WN(nn.Module):
             a = self.drop(inl(x))
             if g_all is not None:
                 a = a + g_all[:, 2 * hd * i : 2 * hd * (i + 1)]
-            acts = torch.tanh(a[:, :hd]) * torch.sigmoid(a[:, hd:])
+            acts = gated_tanh_sigmoid(a, hd)  # one kernel each way on CUDA
             r = rs(acts)
             if i < self.n_layers - 1:
                 x = (x + r[:, :hd]) * mask
