@@ -11,8 +11,8 @@ second), peak memory (CUDA: ``max_memory_allocated``; CPU: process max RSS), and
 time inside ``maximum_path`` (MAS) and its share of the step.
 
 Usage: ``python bench/train_step.py [--device auto|cpu|cuda] [--steps N] [--batch B]
-[--precisions fp32,bf16,fp16]``. On CPU the default batch is 8 (32 takes minutes per
-step on a laptop); the JSON states the batch used.
+[--precisions fp32,bf16,fp16] [--compile MODE] [--eager-gate]``. On CPU the default
+batch is 8 (32 takes minutes per step on a laptop); the JSON states the batch used.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import glowtts.nets.glow_tts as glow_mod  # noqa: E402
-from glowtts.nets import build_model  # noqa: E402
-from glowtts.train.config import resolve_train_config  # noqa: E402
+from glowtts.nets import build_model, gate  # noqa: E402
+from glowtts.train.config import COMPILE_MODES, resolve_train_config  # noqa: E402
 from glowtts.train.schedule import build_optimizer, build_scheduler  # noqa: E402
 
 CONFIG = REPO / "egs/ljspeech/tts1/conf/train.yaml"
@@ -81,7 +81,9 @@ def synthetic_batch(b: int, n_mels: int, seed: int = 0) -> dict:
     return {"tokens": tokens, "token_lengths": tl, "feats": feats, "feat_lengths": fl}
 
 
-def bench_one(model_conf, train_conf, device, precision, batch, steps, warmup) -> dict:
+def bench_one(
+    model_conf, train_conf, device, precision, batch, steps, warmup, compile_mode="none"
+) -> dict:
     torch.manual_seed(0)
     model = build_model(model_conf, N_VOCAB).to(device)
     opt = build_optimizer(model, train_conf)
@@ -91,6 +93,12 @@ def bench_one(model_conf, train_conf, device, precision, batch, steps, warmup) -
     b = {k: v.to(device) for k, v in synthetic_batch(batch, model_conf.get("n_mels", 80)).items()}
     model.data_dependent_init(b["tokens"], b["token_lengths"], b["feats"], b["feat_lengths"])
     model.train()
+    if compile_mode != "none":  # as the trainer does (train.compile)
+        kw = {"backend": train_conf["compile_backend"]}
+        if compile_mode != "default":
+            kw["mode"] = compile_mode
+        model.encoder.compile(**kw)
+        model.decoder.compile(**kw)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
@@ -108,6 +116,8 @@ def bench_one(model_conf, train_conf, device, precision, batch, steps, warmup) -
                 if dtype
                 else contextlib.nullcontext()
             )
+            if compile_mode == "reduce-overhead":
+                torch.compiler.cudagraph_mark_step_begin()
             with ctx:
                 out = model(b["tokens"], b["token_lengths"], b["feats"], b["feat_lengths"])
             loss = out["loss"].float()
@@ -158,11 +168,27 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=None, help="batch size (default 32 CUDA, 8 CPU)")
     p.add_argument("--precisions", default=None, help="comma list; default fp32,bf16 (+fp16 CUDA)")
     p.add_argument("--config", default=str(CONFIG), help="YAML whose model: section is used")
+    p.add_argument(
+        "--compile",
+        default="none",
+        choices=COMPILE_MODES,
+        help="torch.compile the encoder and decoder (as train.compile); raise --warmup to "
+        "keep compilation out of the timing",
+    )
+    p.add_argument("--compile-backend", default="inductor", help="torch.compile backend")
+    p.add_argument(
+        "--eager-gate",
+        action="store_true",
+        help="run the WaveNet gate as eager ops instead of the fused Triton kernels (A/B)",
+    )
     args = p.parse_args(argv)
+    gate.FUSED = not args.eager_gate
 
     conf = yaml.safe_load(Path(args.config).read_text()) if Path(args.config).is_file() else {}
     model_conf = dict(conf.get("model") or {})
-    train_conf = resolve_train_config(conf.get("train"))
+    train_conf = resolve_train_config(
+        {**(conf.get("train") or {}), "compile_backend": args.compile_backend}
+    )
     if args.device == "auto":
         devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     else:
@@ -177,6 +203,9 @@ def main(argv=None) -> int:
         "python": platform.python_version(),
         "cpu_threads": torch.get_num_threads(),
         "token_lengths": "uniform 60-180, 4-6 frames per token",
+        "compile": args.compile,
+        "compile_backend": args.compile_backend if args.compile != "none" else None,
+        "fused_gate_on_cuda": gate.FUSED and gate.fused_available(),
         "results": {},
     }
     for dev in devices:
@@ -193,7 +222,9 @@ def main(argv=None) -> int:
         for prec in precs:
             key = f"{dev}/{prec}"
             try:
-                r = bench_one(model_conf, train_conf, device, prec, batch, steps, args.warmup)
+                r = bench_one(
+                    model_conf, train_conf, device, prec, batch, steps, args.warmup, args.compile
+                )
             except Exception as e:  # noqa: BLE001 - report, continue with the next setting
                 r = {"error": f"{type(e).__name__}: {e}"}
             r.update({"batch": batch, "steps": steps})

@@ -32,6 +32,16 @@ Every key, its default and its meaning (the official LJSpeech recipe's values):
       data_dependent_init: true # ActNorm data-dependent init on the first batch before training
       ddp_backend: auto         # auto (nccl on CUDA, gloo on CPU) | nccl | gloo
       ddp_find_unused_parameters: false  # DistributedDataParallel's find_unused_parameters
+      pad_multiple_tokens: 1    # pad each batch's token axis to a multiple of this
+      pad_multiple_frames: 1    # ... and its frame axis (rounded up to the model's squeeze)
+      compile: none             # torch.compile the encoder and flow decoder: none | default |
+                                #   reduce-overhead (CUDA graphs) | max-autotune | max-autotune-no-cudagraphs
+      compile_backend: inductor # torch.compile backend (inductor, cudagraphs, aot_eager, eager, ...)
+
+Padding is exact (every layer masks padded positions and the losses are normalised
+by the true lengths), so ``pad_multiple_*`` changes no result, only the number of
+distinct batch shapes: with ``compile`` each new shape costs a recompilation (or a
+new CUDA graph), so bucket them, e.g. 8 tokens and 32 frames.
 """
 
 from __future__ import annotations
@@ -67,6 +77,10 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "data_dependent_init": True,
     "ddp_backend": "auto",
     "ddp_find_unused_parameters": False,
+    "pad_multiple_tokens": 1,
+    "pad_multiple_frames": 1,
+    "compile": "none",
+    "compile_backend": "inductor",
 }
 
 _INT_KEYS = {
@@ -84,6 +98,8 @@ _INT_KEYS = {
     "eval_interval_steps": 0,
     "image_interval_steps": 0,
     "max_bad_steps": 0,
+    "pad_multiple_tokens": 1,
+    "pad_multiple_frames": 1,
 }
 _FLOAT_KEYS = {"learning_rate", "eps", "weight_decay", "grad_clip_value"}
 _BOOL_KEYS = {
@@ -93,7 +109,18 @@ _BOOL_KEYS = {
     "data_dependent_init",
     "ddp_find_unused_parameters",
 }
-_CHOICES = {"precision": ("fp32", "bf16", "fp16"), "ddp_backend": ("auto", "nccl", "gloo")}
+COMPILE_MODES = (
+    "none",
+    "default",
+    "reduce-overhead",
+    "max-autotune",
+    "max-autotune-no-cudagraphs",
+)
+_CHOICES = {
+    "precision": ("fp32", "bf16", "fp16"),
+    "ddp_backend": ("auto", "nccl", "gloo"),
+    "compile": COMPILE_MODES,
+}
 
 
 def resolve_train_config(conf: dict | None) -> dict[str, Any]:
@@ -109,6 +136,15 @@ def resolve_train_config(conf: dict | None) -> dict[str, Any]:
         )
     out = copy.deepcopy(TRAIN_DEFAULTS)
     out.update(conf)
+    # YAML spellings of on/off for compile
+    if out["compile"] in (None, False):
+        out["compile"] = "none"
+    elif out["compile"] is True:
+        out["compile"] = "default"
+    if not isinstance(out["compile_backend"], str) or not out["compile_backend"]:
+        raise ValueError(
+            f"train.compile_backend must be a backend name, got {out['compile_backend']!r}"
+        )
     for k, lo in _INT_KEYS.items():
         v = out[k]
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:

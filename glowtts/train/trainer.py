@@ -16,6 +16,7 @@ per optimizer step and per dev pass), ``checkpoints/step_XXXXXXXX.pth`` + ``best
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -107,6 +108,15 @@ class Trainer:
         self.d_model = self.conf["noam_d_model"] or d_model
         self.meta = meta or {}
         self.collate_fn = collate_fn
+        if collate_fn is collate_tts:
+            # frames: also a multiple of the model's squeeze, or the flow cannot fold them
+            frames = math.lcm(self.conf["pad_multiple_frames"], int(getattr(model, "squeeze", 1)))
+            if self.conf["pad_multiple_tokens"] > 1 or frames > 1:
+                self.collate_fn = functools.partial(
+                    collate_tts,
+                    pad_multiple_tokens=self.conf["pad_multiple_tokens"],
+                    pad_multiple_frames=frames,
+                )
         self.autocast_dtype = _DTYPES[self.conf["precision"]]
         if self.conf["precision"] == "fp16" and self.device.type == "cpu":
             logger.warning("fp16 on CPU is slow and only useful for testing; prefer bf16")
@@ -168,6 +178,9 @@ class Trainer:
         return out
 
     def _forward(self, model: torch.nn.Module, b: dict) -> dict:
+        if self.conf["compile"] == "reduce-overhead":
+            # a new iteration: CUDA-graph outputs of the last one may be overwritten
+            torch.compiler.cudagraph_mark_step_begin()
         return model(b["tokens"], b["token_lengths"], b["feats"], b["feat_lengths"], spk=b["spk"])
 
     def _all_reduce(self, t: torch.Tensor) -> torch.Tensor:
@@ -357,6 +370,8 @@ class Trainer:
         resumed = self._try_resume()
         if not resumed and c["data_dependent_init"]:
             self._data_dependent_init()
+        if c["compile"] != "none":
+            self._compile()  # after the ActNorm init: its one-off branch stays eager
         self.model_ddp: torch.nn.Module = self.unwrapped
         if d.distributed:
             # DDP broadcasts rank 0's parameters and buffers (incl. the ActNorm init)
@@ -377,6 +392,28 @@ class Trainer:
                 self._tb = SummaryWriter(str(self.exp_dir / "tensorboard"), purge_step=self.step)
         if self._resume_rng is not None:
             ckpt.set_rng_state(self._resume_rng)  # last: nothing above may draw after it
+
+    def _compile(self) -> None:
+        """``torch.compile`` the encoder and the flow decoder in place (the whole model
+        if it has neither). MAS and the loss between them stay eager: MAS reads its
+        lengths on the host. State-dict keys are unchanged, so checkpoints load with
+        compile on or off."""
+        c = self.conf
+        parts = [getattr(self.unwrapped, n, None) for n in ("encoder", "decoder")]
+        parts = [p for p in parts if isinstance(p, torch.nn.Module)] or [self.unwrapped]
+        kw: dict[str, Any] = {"backend": c["compile_backend"]}
+        if c["compile"] != "default":
+            kw["mode"] = c["compile"]
+        for p in parts:
+            p.compile(**kw)
+        if self.is_main:
+            logger.info(
+                "torch.compile (%s, backend %s) of %d module(s); the first steps of each "
+                "new batch shape compile (train.pad_multiple_* bound the shapes)",
+                c["compile"],
+                c["compile_backend"],
+                len(parts),
+            )
 
     def _data_dependent_init(self) -> None:
         init = getattr(self.unwrapped, "data_dependent_init", None)

@@ -119,6 +119,30 @@ def test_padded_items_match_items_alone():
         assert torch.allclose(one["mel"][0], inf["mel"][i, :length], atol=1e-4)
 
 
+def test_extra_padding_changes_no_loss_or_gradient():
+    """Bucketed padding (train.pad_multiple_*) is exact: same losses, same gradients."""
+    torch.manual_seed(0)
+    model = build_model(TINY, n_vocab=11).eval()  # eval: no dropout masks to differ
+    tokens, t_text, feats, t_mel = _batch()
+    model.data_dependent_init(tokens, t_text, feats, t_mel)
+    results = []
+    for extra_tok, extra_frames in ((0, 0), (5, 12)):
+        tok = torch.nn.functional.pad(tokens, (0, extra_tok))
+        ft = torch.nn.functional.pad(feats, (0, 0, 0, extra_frames))
+        model.zero_grad()
+        out = model(tok, t_text, ft, t_mel)
+        (out["loss"]).backward()
+        grads = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+        results.append((out, grads))
+    (a, ga), (b, gb) = results
+    for k in ("loss", "mle_loss", "dur_loss"):
+        torch.testing.assert_close(a[k], b[k], atol=1e-6, rtol=1e-6)
+    assert torch.equal(a["durations"], b["durations"][:, : a["durations"].shape[1]])
+    assert len(ga) == len(gb) > 10
+    for x, y in zip(ga, gb):
+        torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-4)
+
+
 def test_bad_input_is_a_clear_error():
     model = build_model(TINY, n_vocab=11)
     tokens, t_text, feats, t_mel = _batch()

@@ -37,3 +37,24 @@ def test_cuda_steps_finite_and_resume(tmp_path, precision):
     recs = [r for r in read_loss_log(tmp_path / "exp/loss.jsonl") if r["split"] == "train"]
     assert [r["step"] for r in recs] == [1, 2, 3, 4, 5]
     assert all(math.isfinite(r["loss"]) for r in recs)
+
+
+def test_cuda_compiled_reduce_overhead_trains(tmp_path):
+    """train.compile reduce-overhead (inductor + CUDA graphs) with bucketed shapes."""
+    tinytts.write_dump(tmp_path / "dump/train", 8, seed=1)
+    tl = tinytts.write_token_list(tmp_path / "tokens.txt")
+    train = tinytts.base_train(
+        max_steps=4, compile="reduce-overhead", pad_multiple_tokens=8, pad_multiple_frames=32
+    )
+    cfg = tinytts.write_config(tmp_path / "c.yaml", train)
+    args = [
+        "--config", str(cfg),
+        "--train_dir", str(tmp_path / "dump/train"),
+        "--token_list", str(tl),
+        "--exp_dir", str(tmp_path / "exp"),
+        "--device", "cuda",
+    ]  # fmt: skip
+    assert main(args) == 0
+    recs = [r for r in read_loss_log(tmp_path / "exp/loss.jsonl") if r["split"] == "train"]
+    assert len(recs) == 4 and all(math.isfinite(r["loss"]) for r in recs)
+    assert recs[-1]["loss"] < recs[0]["loss"]

@@ -23,6 +23,7 @@ def test_lambdalr_follows_official_formula():
     opt = build_optimizer(torch.nn.ParameterList([p]), resolve_train_config({}))
     g = opt.param_groups[0]
     assert g["betas"] == (0.9, 0.98) and g["eps"] == 1e-9
+    assert not g["fused"]  # fused Adam only for CUDA parameters
     sched = build_scheduler(opt, d_model=192, warmup_steps=10)
     lrs = []
     for _ in range(30):
@@ -53,6 +54,15 @@ def test_config_defaults_and_rejections():
         resolve_train_config({"shuffle": "yes"})
     with pytest.raises(ValueError, match="never ends"):
         resolve_train_config({"max_steps": 0, "max_epochs": 0})
+    # compile: YAML booleans are accepted as off / default mode
+    assert resolve_train_config({"compile": False})["compile"] == "none"
+    assert resolve_train_config({"compile": True})["compile"] == "default"
+    with pytest.raises(ValueError, match="compile must be one of"):
+        resolve_train_config({"compile": "fast"})
+    with pytest.raises(ValueError, match="compile_backend"):
+        resolve_train_config({"compile_backend": ""})
+    with pytest.raises(ValueError, match="pad_multiple_frames"):
+        resolve_train_config({"pad_multiple_frames": 0})
 
 
 def test_recipe_train_section_validates():
@@ -65,3 +75,21 @@ def test_recipe_train_section_validates():
         pytest.skip(f"{conf} not written yet")
     c = resolve_train_config(yaml.safe_load(conf.read_text())["train"])
     assert c["warmup_steps"] == 4000 and c["betas"] == [0.9, 0.98] and c["eps"] == 1e-9
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fused_adam_on_cuda_matches_foreach():
+    conf = resolve_train_config({})
+    torch.manual_seed(0)
+    ps = [torch.nn.Parameter(torch.randn(40, 30, device="cuda")) for _ in range(3)]
+    fused = build_optimizer(torch.nn.ParameterList(ps), conf)
+    assert fused.param_groups[0]["fused"]
+    qs = [torch.nn.Parameter(p.detach().clone()) for p in ps]
+    plain = torch.optim.Adam(qs, lr=conf["learning_rate"], betas=(0.9, 0.98), eps=1e-9)
+    for k in range(10):
+        for p, q in zip(ps, qs):
+            p.grad = q.grad = torch.randn_like(p) * (k + 1)
+        fused.step()
+        plain.step()
+    for p, q in zip(ps, qs):
+        torch.testing.assert_close(p, q, atol=1e-6, rtol=1e-5)

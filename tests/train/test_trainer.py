@@ -13,6 +13,7 @@ import torch
 import yaml
 
 from glowtts.bin.train import main
+from glowtts.data.collate import collate_tts
 from glowtts.data.dataset import TTSDataset
 from glowtts.train import NonFiniteLossError, Trainer
 from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint
@@ -126,3 +127,41 @@ def test_accum_grad_equals_big_batch(data, tmp_path):
         Trainer(model, ds, None, conf, tmp_path / f"exp{bs}").fit()
         params.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
     torch.testing.assert_close(params[0], params[1], rtol=1e-5, atol=1e-6)
+
+
+def test_compile_and_bucket_padding(data, tmp_path):
+    """train.compile wraps encoder and decoder (backend "eager" here: the dynamo
+    capture without code generation, which the CPU tests can afford) and changes
+    neither the losses nor the checkpoint keys; bucketed padding is applied."""
+    runs = {}
+    for name, extra in (("eager", {}), ("compiled", {"compile": True, "compile_backend": "eager"})):
+        conf = tinytts.base_train(
+            max_steps=3, pad_multiple_tokens=4, pad_multiple_frames=7, **extra
+        )
+        cfg = tinytts.write_config(tmp_path / f"{name}.yaml", conf)
+        exp = tmp_path / name
+        assert main(_args(data, cfg, exp)) == 0
+        runs[name] = exp
+    losses = {
+        k: [r["loss"] for r in read_loss_log(e / "loss.jsonl") if r["split"] == "train"]
+        for k, e in runs.items()
+    }
+    assert len(losses["eager"]) == 3
+    assert losses["compiled"] == pytest.approx(losses["eager"], rel=1e-5, abs=1e-6)
+    assert "torch.compile (default, backend eager)" in (runs["compiled"] / "train.log").read_text()
+    st = {k: load_checkpoint(e / "checkpoints/step_00000003.pth")["model"] for k, e in runs.items()}
+    assert list(st["compiled"]) == list(st["eager"])  # loads with compile on or off
+    conf = yaml.safe_load((runs["compiled"] / "config.yaml").read_text())["train"]
+    assert conf["compile"] == "default"
+
+
+def test_collate_pads_to_multiples(data):
+    ds = TTSDataset(data / "dump/train", tinytts.N_VOCAB)
+    items = [ds[i] for i in range(3)]
+    plain = collate_tts(items)
+    b = collate_tts(items, pad_multiple_tokens=4, pad_multiple_frames=14)
+    assert b["tokens"].shape[1] % 4 == 0 and b["feats"].shape[1] % 14 == 0
+    assert b["tokens"].shape[1] - plain["tokens"].shape[1] < 4
+    assert torch.equal(b["token_lengths"], plain["token_lengths"])
+    n = plain["feats"].shape[1]
+    assert torch.equal(b["feats"][:, :n], plain["feats"]) and not b["feats"][:, n:].any()
