@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from glowtts.train.trainer import NonFiniteLossError
 
     try:
-        run_training(
+        summary = run_training(
             config=args.config,
             train_dir=args.train_dir,
             dev_dir=args.dev_dir,
@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     except (NonFiniteLossError, ValueError, FileNotFoundError) as e:
         print(f"glowtts-train: error: {e}", file=sys.stderr)
         return 1
+    if summary.get("stop_signal"):
+        # stopped early with a checkpoint: a non-zero status keeps a recipe from going on
+        # to decode a half-trained model (128 + signal number, as a shell reports it)
+        return 128 + int(summary["stop_signal"])
     return 0
 
 

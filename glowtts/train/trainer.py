@@ -21,7 +21,9 @@ import json
 import logging
 import math
 import random
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,14 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _worker_init(_: int) -> None:
+    """DataLoader workers ignore SIGINT/SIGTERM: a scheduler signals the whole process
+    group, and the main process must outlive its workers to write the last checkpoint
+    (the loader ends them when it is torn down)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _lengths_of(ds: Dataset) -> list[int]:
@@ -131,6 +141,7 @@ class Trainer:
         self.last_saved_step = -1
         self._tb = None
         self._handlers: list[logging.Handler] = []
+        self.stop_signal: int | None = None  # set by SIGTERM/SIGINT during fit()
 
     # ------------------------------------------------------------------ utilities
     @property
@@ -201,6 +212,7 @@ class Trainer:
             collate_fn=self.collate_fn,
             pin_memory=self.device.type == "cuda",
             generator=g,
+            worker_init_fn=_worker_init if nw > 0 else None,
             persistent_workers=False,
         )
 
@@ -320,13 +332,50 @@ class Trainer:
     def fit(self) -> dict:
         """Train; returns a summary dict (step, epoch, best dev loss, bad steps, last dev)."""
         self._setup_logging()
+        restore = self._install_signal_handlers()
         try:
             return self._fit()
         finally:
+            for sig, handler in restore.items():
+                signal.signal(sig, handler)
             if self._tb is not None:
                 self._tb.close()
                 self._tb = None
             self._teardown_logging()
+
+    def _install_signal_handlers(self) -> dict:
+        """SIGTERM (Slurm's time limit, ``kill``, torchrun) and SIGINT (Ctrl-C) end the
+        step in progress, write a checkpoint and stop; a second SIGINT aborts at once.
+        Returns the previous handlers (none outside the main thread, where Python
+        cannot install them)."""
+        self.stop_signal = None
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def handler(signum, frame):
+            if self.stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            if self.stop_signal is None:
+                self.stop_signal = signum
+                logger.warning(
+                    "%s received: stopping after this step with a checkpoint "
+                    "(press Ctrl-C again to abort without one)",
+                    signal.Signals(signum).name,
+                )
+
+        return {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def _stop_requested(self) -> bool:
+        """Whether any rank got a stop signal (collective under DDP: all ranks stop at
+        the same step, or the others would wait forever in the next all-reduce)."""
+        flag = self.stop_signal is not None
+        if self.dist.distributed:
+            t = torch.tensor([self.stop_signal or 0], device=self.device)
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+            if self.stop_signal is None and int(t) > 0:
+                self.stop_signal = int(t)
+            flag = int(t) > 0
+        return flag
 
     def _setup(self) -> None:
         c, d = self.conf, self.dist
@@ -522,7 +571,7 @@ class Trainer:
                     self.save()
                 if c["eval_interval_steps"] and self.step % c["eval_interval_steps"] == 0:
                     self.evaluate()
-                if self._done():
+                if self._done() or self._stop_requested():
                     stop = True
                     break
             else:
@@ -532,6 +581,27 @@ class Trainer:
                 self.evaluate()
                 stop = self._done()
         bar.close()
+        interrupted = self.stop_signal is not None and not self._done()
+        if interrupted:
+            # a scheduler's grace period is short: the checkpoint first, no dev pass
+            if self.last_saved_step != self.step:
+                self.save()
+            if self.is_main:
+                logger.warning(
+                    "stopped by %s at step %d (epoch %d) with a checkpoint; run the same "
+                    "command again to resume",
+                    signal.Signals(self.stop_signal).name,
+                    self.step,
+                    self.epoch,
+                )
+            return {
+                "step": self.step,
+                "epoch": self.epoch,
+                "best_dev_loss": self.best_dev_loss,
+                "bad_steps": self.bad_steps,
+                "last_dev": getattr(self, "last_dev", None),
+                "stop_signal": self.stop_signal,
+            }
         if self.last_dev_step != self.step:
             self.evaluate()
         if self.last_saved_step != self.step:
@@ -551,6 +621,7 @@ class Trainer:
             "best_dev_loss": self.best_dev_loss,
             "bad_steps": self.bad_steps,
             "last_dev": getattr(self, "last_dev", None),
+            "stop_signal": None,
         }
 
     @staticmethod

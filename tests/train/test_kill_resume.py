@@ -106,3 +106,45 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     b = load_checkpoint(exp / f"checkpoints/step_{MAX_STEPS:08d}.pth")["model"]
     for k in a:
         torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-5)
+
+
+def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
+    """SIGTERM to the whole process group (what Slurm does at its time limit): the
+    step in progress ends, a checkpoint of exactly that step is written, the status is
+    128 + 15, and the same command resumes from there to the end."""
+    tinytts.write_dump(tmp_path / "dump/train", 12, seed=1)
+    tinytts.write_dump(tmp_path / "dump/dev", 3, seed=2, prefix="dev")
+    tinytts.write_token_list(tmp_path / "tokens.txt")
+    # a checkpoint interval that the stop never falls on by chance; a DataLoader worker
+    train = tinytts.base_train(
+        batch_size=2, num_workers=1, max_steps=400, save_interval_steps=1000, keep_last=2
+    )
+    tinytts.write_config(tmp_path / "train.yaml", train)
+    exp = tmp_path / "exp"
+    proc = subprocess.Popen(
+        _cmd(tmp_path, exp),
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and len(_records(exp, "train")) < 3:
+        time.sleep(0.01)
+    assert proc.poll() is None, "training ended before the signal"
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+    stopped = len(_records(exp, "train"))
+    assert 3 <= stopped < 400
+    assert [s for s, _ in list_step_checkpoints(exp / "checkpoints")] == [stopped]
+    log = (exp / "train.log").read_text()
+    assert f"stopped by SIGTERM at step {stopped}" in log
+    assert "Traceback" not in err  # the worker ignored the signal; nothing crashed
+
+    cmd = [*_cmd(tmp_path, exp), "--max_steps", str(stopped + 2)]
+    r = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert [x["step"] for x in _records(exp, "train")] == list(range(1, stopped + 3))
