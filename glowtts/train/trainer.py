@@ -594,14 +594,7 @@ class Trainer:
                     self.step,
                     self.epoch,
                 )
-            return {
-                "step": self.step,
-                "epoch": self.epoch,
-                "best_dev_loss": self.best_dev_loss,
-                "bad_steps": self.bad_steps,
-                "last_dev": getattr(self, "last_dev", None),
-                "stop_signal": self.stop_signal,
-            }
+            return self._summary(stop_signal=self.stop_signal)
         if self.last_dev_step != self.step:
             self.evaluate()
         if self.last_saved_step != self.step:
@@ -615,13 +608,17 @@ class Trainer:
                 self.best_dev_loss,
                 self.bad_steps,
             )
+        return self._summary(stop_signal=None)
+
+    def _summary(self, stop_signal: int | None) -> dict:
+        """What :meth:`fit` returns; ``stop_signal``: the signal that stopped it early."""
         return {
             "step": self.step,
             "epoch": self.epoch,
             "best_dev_loss": self.best_dev_loss,
             "bad_steps": self.bad_steps,
             "last_dev": getattr(self, "last_dev", None),
-            "stop_signal": None,
+            "stop_signal": stop_signal,
         }
 
     @staticmethod

@@ -17,6 +17,17 @@ pytestmark = [
 ]
 
 
+def _args(root, cfg, token_list, *extra: str) -> list[str]:
+    return [
+        "--config", str(cfg),
+        "--train_dir", str(root / "dump/train"),
+        "--token_list", str(token_list),
+        "--exp_dir", str(root / "exp"),
+        "--device", "cuda",
+        *extra,
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
 def test_cuda_steps_finite_and_resume(tmp_path, precision):
     tinytts.write_dump(tmp_path / "dump/train", 8, seed=1)
@@ -24,14 +35,7 @@ def test_cuda_steps_finite_and_resume(tmp_path, precision):
     tl = tinytts.write_token_list(tmp_path / "tokens.txt")
     train = tinytts.base_train(max_steps=3, precision=precision, num_workers=1, tensorboard=True)
     cfg = tinytts.write_config(tmp_path / "c.yaml", train)
-    args = [
-        "--config", str(cfg),
-        "--train_dir", str(tmp_path / "dump/train"),
-        "--dev_dir", str(tmp_path / "dump/dev"),
-        "--token_list", str(tl),
-        "--exp_dir", str(tmp_path / "exp"),
-        "--device", "cuda",
-    ]  # fmt: skip
+    args = _args(tmp_path, cfg, tl, "--dev_dir", str(tmp_path / "dump/dev"))
     assert main(args) == 0
     assert main([*args, "--max_steps", "5"]) == 0  # resume on the GPU
     recs = [r for r in read_loss_log(tmp_path / "exp/loss.jsonl") if r["split"] == "train"]
@@ -47,14 +51,7 @@ def test_cuda_compiled_reduce_overhead_trains(tmp_path):
         max_steps=4, compile="reduce-overhead", pad_multiple_tokens=8, pad_multiple_frames=32
     )
     cfg = tinytts.write_config(tmp_path / "c.yaml", train)
-    args = [
-        "--config", str(cfg),
-        "--train_dir", str(tmp_path / "dump/train"),
-        "--token_list", str(tl),
-        "--exp_dir", str(tmp_path / "exp"),
-        "--device", "cuda",
-    ]  # fmt: skip
-    assert main(args) == 0
+    assert main(_args(tmp_path, cfg, tl)) == 0
     recs = [r for r in read_loss_log(tmp_path / "exp/loss.jsonl") if r["split"] == "train"]
     assert len(recs) == 4 and all(math.isfinite(r["loss"]) for r in recs)
     assert recs[-1]["loss"] < recs[0]["loss"]

@@ -42,6 +42,12 @@ def _env() -> dict:
     }
 
 
+def _start(root: Path, exp: Path, **kw) -> subprocess.Popen:
+    kw.setdefault("stdout", subprocess.DEVNULL)
+    kw.setdefault("stderr", subprocess.DEVNULL)
+    return subprocess.Popen(_cmd(root, exp), cwd=REPO, env=_env(), **kw)
+
+
 def _records(exp: Path, split: str) -> list[dict]:
     return [r for r in read_loss_log(exp / "loss.jsonl") if r["split"] == split]
 
@@ -62,13 +68,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
 
     exp = tmp_path / "exp"
     kill_after = random.randint(3, MAX_STEPS - 2)  # steps logged before the kill
-    proc = subprocess.Popen(
-        _cmd(tmp_path, exp),
-        cwd=REPO,
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _start(tmp_path, exp)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if len(_records(exp, "train")) >= kill_after:
@@ -121,15 +121,7 @@ def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
     )
     tinytts.write_config(tmp_path / "train.yaml", train)
     exp = tmp_path / "exp"
-    proc = subprocess.Popen(
-        _cmd(tmp_path, exp),
-        cwd=REPO,
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _start(tmp_path, exp, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None and len(_records(exp, "train")) < 3:
         time.sleep(0.01)
