@@ -84,8 +84,10 @@ run_job() {
   bash -o pipefail -c "$jcmd" < /dev/null >> "$jlog" 2>&1 &
   child=$!
   trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+  # a signal interrupts wait; keep waiting until the job has really ended (a trainer
+  # writes its checkpoint after SIGTERM), however many signals arrive meanwhile
   wait "$child"; rc=$?
-  if kill -0 "$child" 2>/dev/null; then wait "$child"; rc=$?; fi
+  while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done
   end=$(date +%s)
   {
     echo "# Accounting: time=$((end - start)) threads=$num_threads"

@@ -205,3 +205,37 @@ def test_slurm_runs_array_and_reports_failure(tmp_path, fake_slurm) -> None:
     )
     assert r.returncode != 0
     assert "job 3 failed with exit code 1" in r.stderr and "died 3" in r.stderr
+
+
+def test_sigterm_waits_for_the_job_to_finish(tmp_path) -> None:
+    """SIGTERM to the whole process group (a scheduler's time limit): the launcher
+    forwards it and returns only once the job has finished its clean-up, so a
+    trainer's last checkpoint is on disk when the recipe sees the launcher end."""
+    import signal
+    import time
+
+    job = tmp_path / "job.sh"
+    job.write_text(
+        "#!/usr/bin/env bash\n"
+        "trap 'sleep 1.5; echo saved > \"$1/saved\"; exit 143' TERM\n"
+        'touch "$1/started"\n'
+        "while :; do sleep 0.1; done\n"
+    )
+    job.chmod(0o755)
+    proc = subprocess.Popen(
+        [str(UTILS / "run.sh"), "log/j.log", str(job), str(tmp_path)],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.time() + 30
+    while not (tmp_path / "started").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert (tmp_path / "saved").is_file(), "the launcher returned before the job's clean-up"
+    assert "# Ended (code 143)" in (tmp_path / "log/j.log").read_text()
