@@ -17,6 +17,7 @@ the tests use that through :func:`gated_tanh_sigmoid_fused`.
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 
@@ -39,12 +40,53 @@ def fused_available() -> bool:
     return _HAVE_TRITON
 
 
+def _eager(a: torch.Tensor, hidden: int) -> torch.Tensor:
+    return torch.tanh(a[:, :hidden]) * torch.sigmoid(a[:, hidden:])
+
+
+_probed: set[torch.device] = set()
+
+
+def _probe(device: torch.device) -> bool:
+    """Run both kernels once on a small tensor of ``device`` against the eager maths;
+    a Triton that cannot build them (old GPU, broken install) turns the fusion off
+    with a warning instead of failing a training run."""
+    global FUSED
+    try:
+        a = torch.randn(2, 8, 37, device=device, requires_grad=True)
+        b = a.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            g = torch.randn(2, 4, 37, device=device)
+            (da,) = torch.autograd.grad(_FusedGate.apply(a, 4), a, g)
+            (db,) = torch.autograd.grad(_eager(b, 4), b, g)
+            ok = torch.allclose(_FusedGate.apply(a, 4), _eager(b, 4), atol=1e-5)
+        ok = ok and torch.allclose(da, db, atol=1e-5)
+        if not ok:
+            raise RuntimeError("results differ from the eager expression")
+    except Exception as e:  # noqa: BLE001 - any failure: fall back, say why
+        warnings.warn(
+            f"fused WaveNet gate disabled on {device}: {e}; using eager ops", stacklevel=3
+        )
+        FUSED = False
+        return False
+    _probed.add(device)
+    return True
+
+
 def gated_tanh_sigmoid(a: torch.Tensor, hidden: int) -> torch.Tensor:
     """``(B, 2H, T) -> (B, H, T)``: ``tanh`` of the first ``H`` channels times
-    ``sigmoid`` of the last ``H``; fused on CUDA when Triton is available."""
-    if FUSED and _HAVE_TRITON and a.is_cuda:
-        return gated_tanh_sigmoid_fused(a, hidden)
-    return torch.tanh(a[:, :hidden]) * torch.sigmoid(a[:, hidden:])
+    ``sigmoid`` of the last ``H``; fused on CUDA when Triton is available (checked
+    once per device). Under ``torch.compile`` the eager expression is traced, which
+    the compiler fuses itself."""
+    if (
+        FUSED
+        and _HAVE_TRITON
+        and a.is_cuda
+        and not torch.compiler.is_compiling()
+        and (a.device in _probed or _probe(a.device))
+    ):
+        return _FusedGate.apply(a, hidden)
+    return _eager(a, hidden)
 
 
 def gated_tanh_sigmoid_fused(a: torch.Tensor, hidden: int) -> torch.Tensor:

@@ -57,6 +57,23 @@ def test_fused_gate_bf16_and_shape_check(monkeypatch):
         gate.gated_tanh_sigmoid_fused(a, 3)
 
 
+@needs_triton
+def test_probe_accepts_working_kernels_and_falls_back_on_failure(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setattr(gate, "FUSED", True)
+    monkeypatch.setattr(gate, "_probed", set())
+    cpu = torch.device("cpu")
+    assert gate._probe(cpu) and cpu in gate._probed and gate.FUSED
+
+    def broken(*args):
+        raise RuntimeError("no kernel for this GPU")
+
+    monkeypatch.setattr(gate._FusedGate, "apply", broken)
+    with pytest.warns(UserWarning, match="fused WaveNet gate disabled.*no kernel"):
+        assert not gate._probe(torch.device("meta"))
+    assert gate.FUSED is False  # from now on the eager expression runs
+
+
 @pytest.mark.skipif(
     not (HAS_TRITON and torch.cuda.is_available()), reason="needs a CUDA device and triton"
 )
