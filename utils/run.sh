@@ -14,7 +14,11 @@
 # Options (also with "-" instead of "_", and as --opt=value):
 #   --max_jobs_run N   parallel jobs (default: nproc)
 #   --num_threads N    recorded in the log (accepted for cmd.sh compatibility)
-#   --gpu N, --mem X, --time T, --config F   accepted and ignored (queue options)
+#   --gpu N            N GPUs per job: job k (0-based) gets CUDA_VISIBLE_DEVICES set to the
+#                      next N of the machine's GPUs, round robin (the pool is the current
+#                      CUDA_VISIBLE_DEVICES, else every GPU nvidia-smi lists); jobs share
+#                      GPUs when there are more jobs than GPUs. 0 (default) leaves it alone.
+#   --mem X, --time T, --config F   accepted and ignored (queue options)
 set -u
 prog=$(basename "$0")
 # shellcheck source=lib/launcher.sh
@@ -22,6 +26,7 @@ prog=$(basename "$0")
 max_jobs_run=$(nproc 2>/dev/null || echo 1)
 num_threads=1
 tail_lines=20
+gpu=0
 
 usage() {
   echo "Usage: $prog [--max_jobs_run N] [--gpu N] [--mem X] JOB=1:N <log> <command...>" 1>&2
@@ -43,7 +48,8 @@ while [ "$#" -gt 0 ]; do
   case "$opt" in
     __max_jobs_run) max_jobs_run=$val ;;
     __num_threads) num_threads=$val ;;
-    __gpu|__mem|__time|__config) ;;
+    __gpu) gpu=$val ;;
+    __mem|__time|__config) ;;
     *) echo "$prog: unknown option ${1%%=*}" 1>&2; usage; exit 1 ;;
   esac
   shift "$n"
@@ -51,7 +57,18 @@ done
 if ! [[ "$max_jobs_run" =~ ^[1-9][0-9]*$ ]]; then
   echo "$prog: --max_jobs_run must be a positive integer, got '$max_jobs_run'" 1>&2; exit 1
 fi
+if ! [[ "$gpu" =~ ^[0-9]+$ ]]; then
+  echo "$prog: --gpu must be a non-negative integer, got '$gpu'" 1>&2; exit 1
+fi
 if [ "$#" -lt 2 ]; then usage; exit 1; fi
+gpu_pool=()
+if [ "$gpu" -gt 0 ]; then
+  if [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then
+    IFS=, read -r -a gpu_pool <<< "$CUDA_VISIBLE_DEVICES"
+  elif command -v nvidia-smi > /dev/null; then
+    mapfile -t gpu_pool < <(nvidia-smi --query-gpu=index --format=csv,noheader 2> /dev/null)
+  fi
+fi
 log=$1; shift
 launcher_check_log
 
@@ -80,6 +97,13 @@ run_job() {
     echo "# Started at $(date)"
     echo "#"
   } > "$jlog"
+  if [ "${#gpu_pool[@]}" -gt 0 ]; then
+    local k devs=() n=${#gpu_pool[@]}
+    for ((k = 0; k < gpu && k < n; k++)); do devs+=("${gpu_pool[$(( ((j - first) * gpu + k) % n ))]}"); done
+    export CUDA_VISIBLE_DEVICES
+    CUDA_VISIBLE_DEVICES=$(IFS=,; echo "${devs[*]}")
+    echo "# CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES" >> "$jlog"
+  fi
   start=$(date +%s)
   bash -o pipefail -c "$jcmd" < /dev/null >> "$jlog" 2>&1 &
   child=$!

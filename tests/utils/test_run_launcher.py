@@ -239,3 +239,31 @@ def test_sigterm_waits_for_the_job_to_finish(tmp_path) -> None:
     assert proc.returncode != 0
     assert (tmp_path / "saved").is_file(), "the launcher returned before the job's clean-up"
     assert "# Ended (code 143)" in (tmp_path / "log/j.log").read_text()
+
+
+@pytest.mark.parametrize(
+    "gpu, pool, want",
+    [
+        ("1", "3,5", ["3", "5", "3", "5"]),  # round robin over the visible GPUs
+        ("2", "0,1,2", ["0,1", "2,0", "1,2", "0,1"]),
+        ("0", "3,5", ["3,5"] * 4),  # --gpu 0: the environment is left alone
+    ],
+)
+def test_gpu_option_pins_each_job(tmp_path, gpu, pool, want) -> None:
+    env = dict(_env(), CUDA_VISIBLE_DEVICES=pool)
+    r = _run(
+        [str(UTILS / "run.sh"), "--gpu", gpu, "JOB=1:4", "log/g.JOB.log",
+         "bash", "-c", 'echo "dev=$CUDA_VISIBLE_DEVICES"'],
+        tmp_path,
+        env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    got = [
+        next(
+            x
+            for x in (tmp_path / f"log/g.{j}.log").read_text().splitlines()
+            if x.startswith("dev=")
+        )
+        for j in range(1, 5)
+    ]
+    assert got == [f"dev={w}" for w in want]
