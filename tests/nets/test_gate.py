@@ -63,7 +63,9 @@ def test_probe_accepts_working_kernels_and_falls_back_on_failure(monkeypatch):
     monkeypatch.setattr(gate, "FUSED", True)
     monkeypatch.setattr(gate, "_probed", set())
     cpu = torch.device("cpu")
+    rng = torch.get_rng_state()
     assert gate._probe(cpu) and cpu in gate._probed and gate.FUSED
+    assert torch.equal(torch.get_rng_state(), rng)  # dropout streams stay where they were
 
     def broken(*args):
         raise RuntimeError("no kernel for this GPU")
