@@ -138,6 +138,9 @@ _UNITS = {
     "cm": "centimeters", "mm": "millimeters", "yd": "yards", "yds": "yards",
 }  # fmt: skip
 _unit_re = re.compile(r"(?<=\d)\s?(" + "|".join(_UNITS) + r")\b\.?", re.I)
+_PER = {"h": "hour", "hr": "hour", "s": "second", "sec": "second", "min": "minute",
+        "d": "day", "day": "day", "wk": "week", "yr": "year"}  # fmt: skip
+_per_re = re.compile(r"(?<=[A-Za-z])/(" + "|".join(_PER) + r")\b", re.I)  # "km/h"
 _no_re = re.compile(r"\b(No|no|Nos|nos)\.\s?(?=\d)")
 
 
@@ -174,6 +177,7 @@ def abbreviations(text: str) -> str:
     """Expand titles and common abbreviations (see ``_TITLES`` / ``_DOTTED``)."""
     if any(c.isdigit() for c in text):  # "5 ft." -> "5 feet", before "ft." -> "fort"
         text = _unit_re.sub(lambda m: " " + _UNITS[m.group(1).lower()] + _end_period(m), text)
+        text = _per_re.sub(lambda m: " per " + _PER[m.group(1).lower()], text)
     if "." not in text:
         return text
     text = _dotted_re.sub(_expand_dotted, text)

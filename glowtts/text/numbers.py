@@ -12,6 +12,11 @@ currency        ``$5.50``            ``five dollars and fifty cents``
 percentage      ``12.5%``            ``twelve point five percent``
 time            ``3:05 p.m.``        ``three oh five p m``
                 ``10:00``            ``ten o'clock``
+date            ``12/25/2019``       ``December twenty fifth, twenty nineteen``
+                ``2019-12-25``       (the same; US month/day order for slashes)
+fraction        ``3/4``, ``1 1/2``   ``three quarters``, ``one and a half``
+                ``5/16``             ``five sixteenths`` (proper fractions with a
+                                     common denominator only: ``24/7`` stays)
 ordinal         ``21st``             ``twenty first``
 decade          ``1990s``            ``nineteen nineties``
 year            ``1984``, ``2008``   ``nineteen eighty four``, ``two thousand eight``
@@ -73,6 +78,14 @@ _grouped_re = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
 _negative_re = re.compile(r"(?<![\w.,])-(?=\d)")
 _range_re = re.compile(r"(?<=\d)\s?[-–]\s?(?=\d)")
 _cardinal_re = re.compile(r"\d+")
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_us_date_re = re.compile(r"(?<![\d/])(1[0-2]|0?[1-9])/(3[01]|[12]\d|0?[1-9])/(\d{4})\b")
+_iso_date_re = re.compile(r"(?<![\d-])(\d{4})-(1[0-2]|0[1-9])-(3[01]|[12]\d|0[1-9])\b(?!-)")
+# denominators read as fractions; others ("24/7", "9/11") are left for the later rules
+_FRACTION_DENOMINATORS = {2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64, 100}
+_fraction_re = re.compile(r"(?<![\d/.,])(?:(\d+)\s)?(\d+)/(\d+)(?![\d/])")
 
 
 def _below_thousand(n: int) -> list[str]:
@@ -207,6 +220,36 @@ def _expand_time(m: re.Match) -> str:
     return words
 
 
+def _date_words(y: int, month: int, day: int) -> str:
+    return f"{_MONTHS[month - 1]} {ordinal(day)}, {year(y)}"
+
+
+def _expand_us_date(m: re.Match) -> str:
+    return _date_words(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+
+
+def _expand_iso_date(m: re.Match) -> str:
+    return _date_words(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+def fraction(num: int, den: int) -> str:
+    """Words for ``num/den`` (``3/4`` -> ``three quarters``, ``1/2`` -> ``one half``)."""
+    one = {2: "half", 4: "quarter"}.get(den) or ordinal(den)
+    many = {2: "halves", 4: "quarters"}.get(den) or ordinal(den) + "s"
+    return f"{cardinal(num)} {one if num == 1 else many}"
+
+
+def _expand_fraction(m: re.Match) -> str:
+    whole, num, den = m.group(1), int(m.group(2)), int(m.group(3))
+    if den not in _FRACTION_DENOMINATORS or not 0 < num < den:
+        return m.group(0)
+    if not whole:
+        return fraction(num, den)
+    # "1 1/2" -> "one and a half", "2 3/4" -> "two and three quarters"
+    words = "a " + fraction(1, den).split(" ", 1)[1] if num == 1 else fraction(num, den)
+    return f"{cardinal(int(whole))} and {words}"
+
+
 def _expand_ordinal(m: re.Match) -> str:
     return ordinal(_plain(m.group(1)))
 
@@ -245,6 +288,9 @@ def expand_numbers(text: str) -> str:
     text = _currency_re.sub(_expand_currency, text)
     text = _percent_re.sub(_expand_percent, text)
     text = _time_re.sub(_expand_time, text)
+    text = _us_date_re.sub(_expand_us_date, text)
+    text = _iso_date_re.sub(_expand_iso_date, text)
+    text = _fraction_re.sub(_expand_fraction, text)
     text = _ordinal_re.sub(_expand_ordinal, text)
     text = _negative_re.sub("minus ", text)
     text = _range_re.sub(" to ", text)

@@ -58,6 +58,22 @@ NUMBER_CASES = [
     ("7:30am", "seven thirty a m"),
     ("at 3:05 p.m. today", "at three oh five p m today"),
     ("15:45", "fifteen forty five"),
+    # dates (US month/day with slashes; ISO)
+    ("12/25/2019", "December twenty fifth, twenty nineteen"),
+    ("on 1/5/1999.", "on January fifth, nineteen ninety nine."),
+    ("2019-12-25", "December twenty fifth, twenty nineteen"),
+    ("13/25/2019", "thirteen/twenty five/twenty nineteen"),  # no month 13: not a date
+    # fractions: proper, common denominators; others are left to the later rules
+    ("3/4", "three quarters"),
+    ("1/2", "one half"),
+    ("3/2", "three/two"),
+    ("2/3 cup", "two thirds cup"),
+    ("5/16", "five sixteenths"),
+    ("1/100", "one one hundredth"),
+    ("1 1/2 cups", "one and a half cups"),
+    ("2 3/4", "two and three quarters"),
+    ("24/7", "twenty four/seven"),
+    ("9/11", "nine/eleven"),
 ]
 
 
@@ -94,6 +110,8 @@ ABBREV_CASES = [
     ("No. 5", "number five"),
     ("Smith & Co.", "Smith and Company."),
     ("he is 6 ft. tall", "he is six feet tall"),
+    ("at 90 km/h or 10 m/s", "at ninety kilometers per hour or ten m per second"),
+    ("and/or", "and/or"),
     ("at 5 in the morning", "at five in the morning"),
     ("Ft. Worth", "Fort Worth"),
     ("on Jan. 3rd, 1999.", "on January third, nineteen ninety nine."),
