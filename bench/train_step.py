@@ -37,6 +37,7 @@ import glowtts.nets.glow_tts as glow_mod  # noqa: E402
 from glowtts.nets import build_model, gate  # noqa: E402
 from glowtts.train.config import COMPILE_MODES, resolve_train_config  # noqa: E402
 from glowtts.train.schedule import build_optimizer, build_scheduler  # noqa: E402
+from glowtts.train.trainer import compile_model  # noqa: E402
 
 CONFIG = REPO / "egs/ljspeech/tts1/conf/train.yaml"
 N_VOCAB = 148  # about the official English symbol set
@@ -94,11 +95,7 @@ def bench_one(
     model.data_dependent_init(b["tokens"], b["token_lengths"], b["feats"], b["feat_lengths"])
     model.train()
     if compile_mode != "none":  # as the trainer does (train.compile)
-        kw = {"backend": train_conf["compile_backend"]}
-        if compile_mode != "default":
-            kw["mode"] = compile_mode
-        model.encoder.compile(**kw)
-        model.decoder.compile(**kw)
+        compile_model(model, compile_mode, train_conf["compile_backend"])
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 

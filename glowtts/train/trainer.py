@@ -68,6 +68,22 @@ def _worker_init(_: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
+def compile_model(model: torch.nn.Module, mode: str, backend: str = "inductor") -> int:
+    """``torch.compile`` the encoder and the flow decoder in place (the whole model if
+    it has neither), as ``train.compile`` does; returns how many modules. MAS and the
+    loss between them stay eager (MAS reads its lengths on the host). State-dict keys
+    are unchanged, so checkpoints load with compile on or off. ``mode``: one of
+    :data:`~glowtts.train.config.COMPILE_MODES` other than ``none``."""
+    parts = [getattr(model, n, None) for n in ("encoder", "decoder")]
+    parts = [p for p in parts if isinstance(p, torch.nn.Module)] or [model]
+    kw: dict[str, Any] = {"backend": backend}
+    if mode != "default":
+        kw["mode"] = mode
+    for p in parts:
+        p.compile(**kw)
+    return len(parts)
+
+
 def _lengths_of(ds: Dataset) -> list[int]:
     lengths = getattr(ds, "feat_lengths", None)
     if lengths is None:
@@ -443,25 +459,15 @@ class Trainer:
             ckpt.set_rng_state(self._resume_rng)  # last: nothing above may draw after it
 
     def _compile(self) -> None:
-        """``torch.compile`` the encoder and the flow decoder in place (the whole model
-        if it has neither). MAS and the loss between them stay eager: MAS reads its
-        lengths on the host. State-dict keys are unchanged, so checkpoints load with
-        compile on or off."""
         c = self.conf
-        parts = [getattr(self.unwrapped, n, None) for n in ("encoder", "decoder")]
-        parts = [p for p in parts if isinstance(p, torch.nn.Module)] or [self.unwrapped]
-        kw: dict[str, Any] = {"backend": c["compile_backend"]}
-        if c["compile"] != "default":
-            kw["mode"] = c["compile"]
-        for p in parts:
-            p.compile(**kw)
+        n = compile_model(self.unwrapped, c["compile"], c["compile_backend"])
         if self.is_main:
             logger.info(
                 "torch.compile (%s, backend %s) of %d module(s); the first steps of each "
                 "new batch shape compile (train.pad_multiple_* bound the shapes)",
                 c["compile"],
                 c["compile_backend"],
-                len(parts),
+                n,
             )
 
     def _data_dependent_init(self) -> None:
