@@ -384,14 +384,13 @@ class Trainer:
     def _stop_requested(self) -> bool:
         """Whether any rank got a stop signal (collective under DDP: all ranks stop at
         the same step, or the others would wait forever in the next all-reduce)."""
-        flag = self.stop_signal is not None
         if self.dist.distributed:
             t = torch.tensor([self.stop_signal or 0], device=self.device)
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
-            if self.stop_signal is None and int(t) > 0:
-                self.stop_signal = int(t)
-            flag = int(t) > 0
-        return flag
+            agreed = int(t)  # one host sync per step
+            if agreed:
+                self.stop_signal = self.stop_signal or agreed
+        return self.stop_signal is not None
 
     def _setup(self) -> None:
         c, d = self.conf, self.dist
