@@ -157,6 +157,14 @@ def bench_one(
     }
 
 
+def _config_label(path: str) -> str:
+    """The config as a repo-relative path (absolute if outside the repo)."""
+    p = Path(path).resolve()
+    if not p.is_file():
+        return "builder defaults"
+    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="auto", help="auto (all present) | cpu | cuda")
@@ -192,9 +200,7 @@ def main(argv=None) -> int:
         devices = [args.device]
     result = {
         "bench": "train_step",
-        "config": str(Path(args.config).relative_to(REPO))
-        if Path(args.config).is_file() and Path(args.config).resolve().is_relative_to(REPO)
-        else (args.config if Path(args.config).is_file() else "builder defaults"),
+        "config": _config_label(args.config),
         "n_vocab": N_VOCAB,
         "torch": torch.__version__,
         "python": platform.python_version(),
