@@ -6,8 +6,8 @@ single step or a pipeline of steps:
 ====================  ============================================================
 name                  what it does
 ====================  ============================================================
-``english``           pipeline: ``unicode_punct``, ``transliterate``, ``abbreviations``,
-                      ``numbers``, ``symbols``, ``whitespace``
+``english``           pipeline: ``unicode_punct``, ``transliterate``, ``web``,
+                      ``abbreviations``, ``numbers``, ``symbols``, ``whitespace``
 ``basic``             pipeline: ``unicode_punct``, ``whitespace``
 ``ascii``             pipeline: ``unicode_punct``, ``transliterate``, ``whitespace``
 ``none``              no change
@@ -18,6 +18,9 @@ name                  what it does
                       (``æ`` -> ``ae``, ``ß`` -> ``ss``); currency signs kept for
                       ``numbers``; characters with no ASCII spelling are *kept* so
                       that the tokenizer reports them as unknown
+``web``               e-mail and web addresses read out: ``www.example.com/a-b`` ->
+                      ``w w w dot example dot com slash a dash b``, ``jo.doe@x.org`` ->
+                      ``jo dot doe at x dot org`` (the scheme ``https://`` is dropped)
 ``abbreviations``     titles and common abbreviations (``Mr.`` -> ``Mister``,
                       ``St. Louis`` -> ``Saint Louis``, ``e.g.`` -> ``for example``),
                       units after a number (``5 ft.`` -> ``5 feet``)
@@ -186,6 +189,45 @@ def abbreviations(text: str) -> str:
     return _title_re.sub(_expand_title, text)
 
 
+# ---------------------------------------------------------------- web addresses
+
+# a host name ends in a known top-level domain, so "e.g." or "U.S." never match
+_TLDS = (
+    "com|org|net|edu|gov|mil|int|info|biz|io|ai|app|dev|co|us|uk|ca|au|de|fr|nl|eu|jp|"
+    "cn|in|ru|ch|se|no|es|it|tv|me"
+)
+_host = (
+    r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?-i:" + _TLDS + "|" + _TLDS.upper() + r")\b"
+)  # the top-level domain in one case: "end.In the" (a missing space) is no address
+_path = r"(?:[/?#][^\s]*[^\s.,;:!?'\")\]])?"  # ends before trailing punctuation
+_email_re = re.compile(r"(?<![\w.+-])([a-z0-9][\w.+-]*)@(" + _host + r")(?![\w-])", re.I)
+_url_re = re.compile(r"(?<![\w@.-])(?:https?://)?(" + _host + r")(?![\w-])(" + _path + ")", re.I)
+_WEB_SYMBOLS = {".": " dot ", "/": " slash ", "-": " dash ", "_": " underscore ",
+                "?": " question mark ", "=": " equals ", "&": " and ", "#": " hash ",
+                "+": " plus ", "~": " tilde ", ":": " colon ", "%": " percent "}  # fmt: skip
+_web_symbol_re = re.compile("[" + re.escape("".join(_WEB_SYMBOLS)) + "]")
+
+
+def _speak_web(part: str) -> str:
+    part = _web_symbol_re.sub(lambda m: _WEB_SYMBOLS[m.group(0)], part)
+    return " ".join(part.split())
+
+
+def _expand_url(m: re.Match) -> str:
+    host = m.group(1)
+    www = re.match(r"www\.", host, re.I)
+    head = "w w w dot " if www else ""
+    return head + _speak_web(host[www.end() if www else 0 :] + m.group(2))
+
+
+def web(text: str) -> str:
+    """Read e-mail and web addresses out (``x.org/a`` -> ``x dot org slash a``)."""
+    if "." not in text:
+        return text
+    text = _email_re.sub(lambda m: f"{_speak_web(m.group(1))} at {_speak_web(m.group(2))}", text)
+    return _url_re.sub(_expand_url, text)
+
+
 # ---------------------------------------------------------------- symbols
 
 _SYMBOLS = [
@@ -236,13 +278,15 @@ def identity(text: str) -> str:
 
 CLEANERS: dict[str, Cleaner | tuple[str, ...]] = {
     "english": (
-        "unicode_punct", "transliterate", "abbreviations", "numbers", "symbols", "whitespace"
+        "unicode_punct", "transliterate", "web", "abbreviations", "numbers", "symbols",
+        "whitespace",
     ),
     "basic": ("unicode_punct", "whitespace"),
     "ascii": ("unicode_punct", "transliterate", "whitespace"),
     "none": identity,
     "unicode_punct": unicode_punct,
     "transliterate": transliterate,
+    "web": web,
     "abbreviations": abbreviations,
     "numbers": numbers,
     "symbols": symbols,

@@ -14,6 +14,12 @@ time            ``3:05 p.m.``        ``three oh five p m``
                 ``10:00``            ``ten o'clock``
 date            ``12/25/2019``       ``December twenty fifth, twenty nineteen``
                 ``2019-12-25``       (the same; US month/day order for slashes)
+phone number    ``(555) 555-0123``   ``five five five, five five five, zero one two three``
+                ``1-800-555-0199``   (NANP forms; seven digits only after ``call``,
+                ``call 555-1234``    ``phone``, ``dial``, ``fax``, ``tel``, ``number``)
+dotted          ``192.168.0.1``      ``one hundred ninety two dot one hundred sixty eight dot
+                                     zero dot one`` (IPv4), ``v3.11.7``: ``version three
+                                     point eleven point seven``
 fraction        ``3/4``, ``1 1/2``   ``three quarters``, ``one and a half``
                 ``5/16``             ``five sixteenths`` (proper fractions with a
                                      common denominator only: ``24/7`` stays)
@@ -83,6 +89,19 @@ _MONTHS = (
 ).split()
 _us_date_re = re.compile(r"(?<![\d/])(1[0-2]|0?[1-9])/(3[01]|[12]\d|0?[1-9])/(\d{4})\b")
 _iso_date_re = re.compile(r"(?<![\d-])(\d{4})-(1[0-2]|0[1-9])-(3[01]|[12]\d|0[1-9])\b(?!-)")
+# North American numbers: optional country code, area code in brackets or before a
+# separator, then 3-4 digits; the 7-digit form alone is too much like a range ("555-1234"
+# and "100-1000" look the same), so it is read as a phone number only after a keyword
+_phone_re = re.compile(
+    r"(?<![\w+-])(?:(\+?1)[-. ])?(?:\((\d{3})\)\s?|(\d{3})[-.])(\d{3})[-.](\d{4})(?![\w-])"
+)
+_phone7_re = re.compile(
+    r"\b(call|phone|telephone|tel\.?|dial|fax|number)(:?\s*)(\d{3})-(\d{4})(?![\w-])",
+    re.IGNORECASE,
+)
+# three or more dot-separated numbers: versions ("3.11.7", "v1.2.3") and IPv4 addresses
+_dotted_re = re.compile(r"(?<![\w.])(v(?=\d))?(\d+(?:\.\d+){2,})(?![\w]|\.\d)", re.IGNORECASE)
+_version_re = re.compile(r"(?<![\w.])v(\d+\.\d+)\b", re.IGNORECASE)  # "v2.0" -> "version ..."
 # denominators read as fractions; others ("24/7", "9/11") are left for the later rules
 _FRACTION_DENOMINATORS = {2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64, 100}
 _fraction_re = re.compile(r"(?<![\d/.,])(?:(\d+)\s)?(\d+)/(\d+)(?![\d/])")
@@ -250,6 +269,23 @@ def _expand_fraction(m: re.Match) -> str:
     return f"{cardinal(int(whole))} and {words}"
 
 
+def _expand_phone(m: re.Match) -> str:
+    country, area_bracketed, area, exchange, line = m.groups()
+    groups = [g for g in (country, area_bracketed or area, exchange, line) if g]
+    return ", ".join(digits(g.lstrip("+")) for g in groups)
+
+
+def _expand_phone7(m: re.Match) -> str:
+    return f"{m.group(1)}{m.group(2) or ' '}{digits(m.group(3))}, {digits(m.group(4))}"
+
+
+def _expand_dotted(m: re.Match) -> str:
+    parts = m.group(2).split(".")
+    is_ipv4 = not m.group(1) and len(parts) == 4 and all(int(p) < 256 for p in parts)
+    words = (" dot " if is_ipv4 else " point ").join(_integer_words(p) for p in parts)
+    return ("version " if m.group(1) else "") + words
+
+
 def _expand_ordinal(m: re.Match) -> str:
     return ordinal(_plain(m.group(1)))
 
@@ -274,11 +310,14 @@ def _expand_grouped(m: re.Match) -> str:
     return cardinal(_plain(m.group(0)))
 
 
-def _expand_cardinal(m: re.Match) -> str:
-    s = m.group(0)
+def _integer_words(s: str) -> str:
     if len(s) > 1 and s.startswith("0"):  # "007", zip codes: read digit by digit
         return digits(s)
     return cardinal(int(s))
+
+
+def _expand_cardinal(m: re.Match) -> str:
+    return _integer_words(m.group(0))
 
 
 def expand_numbers(text: str) -> str:
@@ -288,6 +327,10 @@ def expand_numbers(text: str) -> str:
     text = _currency_re.sub(_expand_currency, text)
     text = _percent_re.sub(_expand_percent, text)
     text = _time_re.sub(_expand_time, text)
+    text = _phone_re.sub(_expand_phone, text)
+    text = _phone7_re.sub(_expand_phone7, text)
+    text = _dotted_re.sub(_expand_dotted, text)
+    text = _version_re.sub(r"version \1", text)
     text = _us_date_re.sub(_expand_us_date, text)
     text = _iso_date_re.sub(_expand_iso_date, text)
     text = _fraction_re.sub(_expand_fraction, text)

@@ -74,6 +74,22 @@ NUMBER_CASES = [
     ("2 3/4", "two and three quarters"),
     ("24/7", "twenty four/seven"),
     ("9/11", "nine/eleven"),
+    # phone numbers (NANP); a bare 3-4 pair stays a range unless a keyword says phone
+    ("(555) 555-0123", "five five five, five five five, zero one two three"),
+    ("555-555-0123.", "five five five, five five five, zero one two three."),
+    ("1-800-555-0199", "one, eight zero zero, five five five, zero one nine nine"),
+    ("+1 212.555.0100", "one, two one two, five five five, zero one zero zero"),
+    ("call 555-1234", "call five five five, one two three four"),
+    ("Tel: 555-1234", "Tel: five five five, one two three four"),
+    ("100-1000 people", "one hundred to one thousand people"),
+    ("555-1234", "five hundred fifty five to twelve thirty four"),
+    # versions and IPv4 addresses: three or more dotted numbers
+    ("3.11.7", "three point eleven point seven"),
+    ("v1.2.3", "version one point two point three"),
+    ("v2.0 is out", "version two point zero is out"),
+    ("192.168.0.1.", "one hundred ninety two dot one hundred sixty eight dot zero dot one."),
+    ("1.2.300.4", "one point two point three hundred point four"),  # not an IPv4 address
+    ("at 3.5.", "at three point five."),
 ]
 
 
@@ -117,6 +133,26 @@ ABBREV_CASES = [
     ("on Jan. 3rd, 1999.", "on January third, nineteen ninety nine."),
     ("the U.S. economy", "the U S economy"),
 ]
+
+
+WEB_CASES = [
+    ("Visit www.example.com.", "Visit w w w dot example dot com."),
+    ("see https://github.com/a/b-c, then", "see github dot com slash a slash b dash c, then"),
+    ("http://x.co.uk/p?id=3&y=4", "x dot co dot uk slash p question mark id equals three and y equals four"),
+    ("Amazon.com sold it.", "Amazon dot com sold it."),
+    ("mail jo.doe@example.org.", "mail jo dot doe at example dot org."),
+    ("a_b+c@mail.example.io", "a underscore b plus c at mail dot example dot io"),
+    ("WWW.EXAMPLE.COM", "w w w dot EXAMPLE dot COM"),
+    # not addresses: abbreviations, file names, a missing space before a capital
+    ("e.g. the U.S. report", "for example the U S report"),
+    ("open report.txt now", "open report.txt now"),
+    ("He left.In the end.", "He left.In the end."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,expected", WEB_CASES)
+def test_web_addresses_in_english_cleaner(text, expected):
+    assert clean_text(text, ["english"]) == expected
 
 
 @pytest.mark.parametrize("text,expected", ABBREV_CASES)
