@@ -12,21 +12,14 @@ from conftest import FEATS
 from glowtts.bin.synthesize import main
 
 
+def synthesize(exp, *args) -> None:
+    """``glowtts-synthesize --exp EXP ARGS`` with 2 Griffin-Lim iterations (fast)."""
+    main(["--griffin_lim_iters", "2", "--exp", str(exp), *map(str, args)])
+
+
 def test_one_utterance_with_plot(tiny_exp, tmp_path):
     out = tmp_path / "hello.wav"
-    main(
-        [
-            "--griffin_lim_iters",
-            "2",
-            "--exp",
-            str(tiny_exp),
-            "--text",
-            "Hello world.",
-            "--out",
-            str(out),
-            "--plot",
-        ]
-    )
+    synthesize(tiny_exp, "--text", "Hello world.", "--out", out, "--plot")
     wav, sr = sf.read(out)
     assert sr == FEATS["fs"] and wav.ndim == 1 and len(wav) > 0
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
@@ -35,37 +28,11 @@ def test_one_utterance_with_plot(tiny_exp, tmp_path):
 def test_text_file_batch_and_stdin(tiny_exp, tmp_path, monkeypatch):
     f = tmp_path / "lines.txt"
     f.write_text("First line.\n\nA second, longer line of text.\nThird.\n")
-    main(
-        [
-            "--griffin_lim_iters",
-            "2",
-            "--exp",
-            str(tiny_exp),
-            "--text_file",
-            str(f),
-            "--out_dir",
-            str(tmp_path / "a"),
-            "--seed",
-            "2",
-        ]
-    )
+    synthesize(tiny_exp, "--text_file", f, "--out_dir", tmp_path / "a", "--seed", 2)
     names = sorted(p.name for p in (tmp_path / "a").glob("*.wav"))
     assert names == ["1.wav", "3.wav", "4.wav"]  # n = line number; blank line skipped
     monkeypatch.setattr("sys.stdin", io.StringIO(f.read_text()))
-    main(
-        [
-            "--griffin_lim_iters",
-            "2",
-            "--exp",
-            str(tiny_exp),
-            "--text_file",
-            "-",
-            "--out_dir",
-            str(tmp_path / "b"),
-            "--seed",
-            "2",
-        ]
-    )
+    synthesize(tiny_exp, "--text_file", "-", "--out_dir", tmp_path / "b", "--seed", 2)
     for n in (1, 3, 4):  # same seed, same batch: same audio
         a, _ = sf.read(tmp_path / "a" / f"{n}.wav")
         b, _ = sf.read(tmp_path / "b" / f"{n}.wav")
@@ -74,87 +41,25 @@ def test_text_file_batch_and_stdin(tiny_exp, tmp_path, monkeypatch):
 
 def test_durations_and_scales(tiny_exp, tmp_path):
     out = tmp_path / "d.wav"
-    main(
-        [
-            "--griffin_lim_iters",
-            "2",
-            "--exp",
-            str(tiny_exp),
-            "--text",
-            "abc",
-            "--durations",
-            "4 6 10",
-            "--out",
-            str(out),
-            "--noise_scale",
-            "0",
-        ]
-    )
+    synthesize(tiny_exp, "--text", "abc", "--durations", "4 6 10", "--out", out, "--noise_scale", 0)
     wav, _ = sf.read(out)
     assert len(wav) == (20 - 1) * FEATS["hop_length"]  # 20 frames, Griffin-Lim: (T - 1) * hop
 
 
 def test_errors_exit_with_a_message(tiny_exp, tmp_path):
+    x = tmp_path / "x.wav"
     with pytest.raises(SystemExit, match="letters or digits"):
-        main(
-            [
-                "--griffin_lim_iters",
-                "2",
-                "--exp",
-                str(tiny_exp),
-                "--text",
-                "?!",
-                "--out",
-                str(tmp_path / "x.wav"),
-            ]
-        )
+        synthesize(tiny_exp, "--text", "?!", "--out", x)
     with pytest.raises(SystemExit, match="durations for"):
-        main(
-            [
-                "--griffin_lim_iters",
-                "2",
-                "--exp",
-                str(tiny_exp),
-                "--text",
-                "abc",
-                "--durations",
-                "1 2",
-                "--out",
-                str(tmp_path / "x.wav"),
-            ]
-        )
+        synthesize(tiny_exp, "--text", "abc", "--durations", "1 2", "--out", x)
     with pytest.raises(SystemExit, match="integers"):
-        main(
-            [
-                "--griffin_lim_iters",
-                "2",
-                "--exp",
-                str(tiny_exp),
-                "--text",
-                "abc",
-                "--durations",
-                "1 x",
-                "--out",
-                str(tmp_path / "x.wav"),
-            ]
-        )
+        synthesize(tiny_exp, "--text", "abc", "--durations", "1 x", "--out", x)
     with pytest.raises(SystemExit, match="--out_dir"):
-        main(["--griffin_lim_iters", "2", "--exp", str(tiny_exp), "--text_file", "-"])
+        synthesize(tiny_exp, "--text_file", "-")
     with pytest.raises(SystemExit, match="config.yaml"):
         main(["--exp", str(tmp_path), "--text", "abc"])
     f = tmp_path / "l.txt"
     f.write_text("Fine.\n...\n")
     with pytest.raises(SystemExit, match=r"skipped line\(s\) \[2\]"):
-        main(
-            [
-                "--griffin_lim_iters",
-                "2",
-                "--exp",
-                str(tiny_exp),
-                "--text_file",
-                str(f),
-                "--out_dir",
-                str(tmp_path / "o"),
-            ]
-        )
+        synthesize(tiny_exp, "--text_file", f, "--out_dir", tmp_path / "o")
     assert (tmp_path / "o" / "1.wav").is_file()  # the good line was still written
