@@ -20,8 +20,8 @@ finished in $((secs / 60)) min $((secs % 60)) s. Everything is under $(pwd):
   decoded mels + durations                 $exp/decode_{dev,eval}/{feats.scp,durations,timing}
   waveforms (Griffin-Lim)                  $exp/decode_eval/wav/*.wav
 The demo model is small and trained for minutes: it aligns but babbles. For a real voice
-on this CPU (about 3 h on 2 cores; WER 1.4x the Festival recordings', see README Results):
-  ./run.sh --n_sentences 1000 --n_long 40 --train_config conf/tuning/train_cpu.yaml
+on this CPU (2-3 h on 2 cores; WER 1.3-1.4x the Festival recordings', see README Results):
+  ./run.sh --n_sentences 3000 --n_long 40 --train_config conf/tuning/train_cpu.yaml
 with a GPU:
   ./run.sh --n_sentences 3000 --n_long 40 --train_config conf/tuning/train_gpu.yaml --ngpu 1
 EOM

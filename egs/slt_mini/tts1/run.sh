@@ -6,7 +6,7 @@
 #   ./run.sh                              # stages -1..7 with the CPU demo config
 #   ./run.sh --n_sentences 300 --stage -1 --stop_stage -1
 #   ./run.sh --train_config conf/tuning/train_gpu.yaml --ngpu 1 --token_type phn
-#   ./run.sh --n_sentences 1000 --n_long 40 --train_config conf/tuning/train_cpu.yaml
+#   ./run.sh --n_sentences 3000 --n_long 40 --train_config conf/tuning/train_cpu.yaml
 # With long sentences (--n_long, or downloads/slt_mini/long/ from an earlier run), they are
 # one more evaluation set, eval_long, decoded and scored in stages 4-7 next to dev and eval.
 set -euo pipefail
