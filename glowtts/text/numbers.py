@@ -13,7 +13,8 @@ percentage      ``12.5%``            ``twelve point five percent``
 time            ``3:05 p.m.``        ``three oh five p m``
                 ``10:00``            ``ten o'clock``
 date            ``12/25/2019``       ``December twenty fifth, twenty nineteen``
-                ``2019-12-25``       (the same; US month/day order for slashes)
+                ``2019-12-25``       (the same; US month/day order for slashes,
+                ``25.12.2019``       day.month for dots, as written in Europe)
 phone number    ``(555) 555-0123``   ``five five five, five five five, zero one two three``
                 ``1-800-555-0199``   (NANP forms; seven digits only after ``call``,
                 ``call 555-1234``    ``phone``, ``dial``, ``fax``, ``tel``, ``number``)
@@ -88,6 +89,9 @@ _MONTHS = (
     "January February March April May June July August September October November December"
 ).split()
 _us_date_re = re.compile(r"(?<![\d/])(1[0-2]|0?[1-9])/(3[01]|[12]\d|0?[1-9])/(\d{4})\b")
+_dotted_date_re = re.compile(
+    r"(?<![\w.])(3[01]|[12]\d|0?[1-9])\.(1[0-2]|0?[1-9])\.(\d{4})(?!\d|\.\d)"
+)
 _iso_date_re = re.compile(r"(?<![\d-])(\d{4})-(1[0-2]|0[1-9])-(3[01]|[12]\d|0[1-9])\b(?!-)")
 # North American numbers: optional country code, area code in brackets or before a
 # separator, then 3-4 digits; the 7-digit form alone is too much like a range ("555-1234"
@@ -247,6 +251,10 @@ def _expand_us_date(m: re.Match) -> str:
     return _date_words(int(m.group(3)), int(m.group(1)), int(m.group(2)))
 
 
+def _expand_dotted_date(m: re.Match) -> str:
+    return _date_words(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+
+
 def _expand_iso_date(m: re.Match) -> str:
     return _date_words(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
@@ -327,6 +335,7 @@ def expand_numbers(text: str) -> str:
     text = _currency_re.sub(_expand_currency, text)
     text = _percent_re.sub(_expand_percent, text)
     text = _time_re.sub(_expand_time, text)
+    text = _dotted_date_re.sub(_expand_dotted_date, text)
     text = _phone_re.sub(_expand_phone, text)
     text = _phone7_re.sub(_expand_phone7, text)
     text = _dotted_re.sub(_expand_dotted, text)

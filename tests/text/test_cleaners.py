@@ -63,6 +63,10 @@ NUMBER_CASES = [
     ("on 1/5/1999.", "on January fifth, nineteen ninety nine."),
     ("2019-12-25", "December twenty fifth, twenty nineteen"),
     ("13/25/2019", "thirteen/twenty five/twenty nineteen"),  # no month 13: not a date
+    ("on 25.12.2019.", "on December twenty fifth, twenty nineteen."),  # day.month.year
+    ("1.2.2019", "February first, twenty nineteen"),
+    ("12.25.2019", "twelve point twenty five point two thousand nineteen"),  # no month 25
+    ("v1.2.2019", "version one point two point two thousand nineteen"),
     # fractions: proper, common denominators; others are left to the later rules
     ("3/4", "three quarters"),
     ("1/2", "one half"),
