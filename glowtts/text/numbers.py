@@ -103,9 +103,10 @@ _phone7_re = re.compile(
     r"\b(call|phone|telephone|tel\.?|dial|fax|number)(:?\s*)(\d{3})-(\d{4})(?![\w-])",
     re.IGNORECASE,
 )
-# three or more dot-separated numbers: versions ("3.11.7", "v1.2.3") and IPv4 addresses
-_dotted_re = re.compile(r"(?<![\w.])(v(?=\d))?(\d+(?:\.\d+){2,})(?![\w]|\.\d)", re.IGNORECASE)
-_version_re = re.compile(r"(?<![\w.])v(\d+\.\d+)\b", re.IGNORECASE)  # "v2.0" -> "version ..."
+# versions ("v2.10", or three or more dotted numbers: "3.11.7") and IPv4 addresses
+_dotted_re = re.compile(
+    r"(?<![\w.])(?:v(\d+(?:\.\d+)+)|(\d+(?:\.\d+){2,}))(?![\w]|\.\d)", re.IGNORECASE
+)
 # denominators read as fractions; others ("24/7", "9/11") are left for the later rules
 _FRACTION_DENOMINATORS = {2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64, 100}
 _fraction_re = re.compile(r"(?<![\d/.,])(?:(\d+)\s)?(\d+)/(\d+)(?![\d/])")
@@ -288,10 +289,11 @@ def _expand_phone7(m: re.Match) -> str:
 
 
 def _expand_dotted(m: re.Match) -> str:
-    parts = m.group(2).split(".")
-    is_ipv4 = not m.group(1) and len(parts) == 4 and all(int(p) < 256 for p in parts)
+    version, plain = m.groups()
+    parts = (version or plain).split(".")
+    is_ipv4 = not version and len(parts) == 4 and all(int(p) < 256 for p in parts)
     words = (" dot " if is_ipv4 else " point ").join(_integer_words(p) for p in parts)
-    return ("version " if m.group(1) else "") + words
+    return ("version " if version else "") + words
 
 
 def _expand_ordinal(m: re.Match) -> str:
@@ -339,7 +341,6 @@ def expand_numbers(text: str) -> str:
     text = _phone_re.sub(_expand_phone, text)
     text = _phone7_re.sub(_expand_phone7, text)
     text = _dotted_re.sub(_expand_dotted, text)
-    text = _version_re.sub(r"version \1", text)
     text = _us_date_re.sub(_expand_us_date, text)
     text = _iso_date_re.sub(_expand_iso_date, text)
     text = _fraction_re.sub(_expand_fraction, text)
