@@ -91,6 +91,7 @@ NUMBER_CASES = [
     ("3.11.7", "three point eleven point seven"),
     ("v1.2.3", "version one point two point three"),
     ("v2.0 is out", "version two point zero is out"),
+    ("v2.10", "version two point ten"),  # a version's parts are numbers, not decimals
     ("192.168.0.1.", "one hundred ninety two dot one hundred sixty eight dot zero dot one."),
     ("1.2.300.4", "one point two point three hundred point four"),  # not an IPv4 address
     ("at 3.5.", "at three point five."),
