@@ -43,7 +43,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from glowtts.text.numbers import expand_numbers
+from glowtts.text.numbers import expand_numbers, expand_roman
 
 Cleaner = Callable[[str], str]
 
@@ -265,8 +265,9 @@ def lowercase(text: str) -> str:
 
 
 def numbers(text: str) -> str:
-    """Spell out numbers (:func:`glowtts.text.numbers.expand_numbers`)."""
-    return expand_numbers(text)
+    """Spell out numbers (:func:`glowtts.text.numbers.expand_numbers`) and Roman
+    numerals (:func:`glowtts.text.numbers.expand_roman`)."""
+    return expand_numbers(expand_roman(text))
 
 
 def identity(text: str) -> str:

@@ -9,9 +9,11 @@ kind            example              result
 currency        ``$5.50``            ``five dollars and fifty cents``
                 ``£3``, ``€1``       ``three pounds``, ``one euro``
                 ``$2 million``       ``two million dollars``
+                ``$5m``, ``$2bn``     ``five million dollars``, ``two billion dollars``
 percentage      ``12.5%``            ``twelve point five percent``
 time            ``3:05 p.m.``        ``three oh five p m``
                 ``10:00``            ``ten o'clock``
+                ``3pm``, ``11 a.m.``  ``three p m``, ``eleven a m`` (hours 1-12)
 date            ``12/25/2019``       ``December twenty fifth, twenty nineteen``
                 ``2019-12-25``       (the same; US month/day order for slashes,
                 ``25.12.2019``       day.month for dots, as written in Europe)
@@ -20,18 +22,22 @@ phone number    ``(555) 555-0123``   ``five five five, five five five, zero one 
                 ``call 555-1234``    ``phone``, ``dial``, ``fax``, ``tel``, ``number``)
 dotted          ``192.168.0.1``      ``one hundred ninety two dot one hundred sixty eight dot
                                      zero dot one`` (IPv4), ``v3.11.7``: ``version three
-                                     point eleven point seven``
+                                     point eleven point seven``, ``v2``: ``version two``
+                                     (a lower-case ``v``: ``V8`` is a name)
 fraction        ``3/4``, ``1 1/2``   ``three quarters``, ``one and a half``
                 ``5/16``             ``five sixteenths`` (proper fractions with a
                                      common denominator only: ``24/7`` stays)
 ordinal         ``21st``             ``twenty first``
 decade          ``1990s``            ``nineteen nineties``
+plural          ``the 80s``          ``the eighties`` (any number + ``s``: ``747s``)
+dimensions      ``4x4``, ``3 x 5``   ``four by four``, ``three by five``
 year            ``1984``, ``2008``   ``nineteen eighty four``, ``two thousand eight``
 decimal         ``3.14``             ``three point one four``
 grouped         ``1,234``            ``one thousand two hundred thirty four``
 negative        ``-7``               ``minus seven``
 range           ``1990-1995``        ``nineteen ninety to nineteen ninety five``
-cardinal        ``42``               ``forty two``
+cardinal        ``42``               ``forty two``; glued to letters it stands
+                                     apart: ``MP3``, ``3D``: ``MP three``, ``three D``
 ==============  ===================  ==========================================
 
 A bare four-digit number from 1100 to 2099 reads as a year (so ``1500
@@ -67,18 +73,29 @@ _CURRENCIES = {
     "¥": ("yen", "yen", "sen", "sen"),
 }
 _SCALES = "thousand|million|billion|trillion"
+# abbreviated scales, written right after the amount: "$5m", "$2bn", "£3k"
+_SCALE_ABBREVIATIONS = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion",
+                        "b": "billion", "tn": "trillion"}  # fmt: skip
 
 _num = r"\d+(?:,\d{3})*(?:\.\d+)?"
-_currency = r"([$£€¥])\s?(" + _num + r")(?:\s?(" + _SCALES + r")\b)?"
+_scale_abbreviations = "|".join(_SCALE_ABBREVIATIONS)
+_currency = rf"([$£€¥])\s?({_num})(?:\s?({_SCALES})\b|({_scale_abbreviations})\b)?"
 _currency_re = re.compile(_currency, re.IGNORECASE)
 _percent_re = re.compile(r"(-?" + _num + r")\s?(%|percent\b|per cent\b)", re.IGNORECASE)
 _time_re = re.compile(
     r"\b([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?!\d)(?:\s?([ap])\.?\s?m\b(?:\.(?!\s*$))?)?",
     re.IGNORECASE,
 )
+# an hour with a.m./p.m. but no minutes: "3pm", "11 a.m."
+_clock_re = re.compile(
+    r"(?<![\w.:])(1[0-2]|0?[1-9])\s?([ap])\.?\s?m\b(?:\.(?!\s*$))?", re.IGNORECASE
+)
 _ordinal_re = re.compile(r"\b(\d+(?:,\d{3})*)(st|nd|rd|th)\b", re.IGNORECASE)
 _decade_re = re.compile(r"\b(1[1-9]\d0|20\d0)'?s\b")
 _short_decade_re = re.compile(r"(?<![\w'])'(\d)0s\b")
+_plural_re = re.compile(r"(?<![\w.,])(\d+(?:,\d{3})*)'?s\b")  # "the 80s", "two 747s"
+_dimensions_re = re.compile(r"(?<=\d)\s?[x×]\s?(?=\d)")  # "4x4", "1920 x 1080"
+_glued_re = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")  # "MP3", "3D"
 _year_re = re.compile(r"(?<![\d.,])\b(1[1-9]\d\d|20\d\d)\b(?![.,]\d)")
 _decimal_re = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*)?\.(\d+)\b")
 _grouped_re = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
@@ -104,9 +121,7 @@ _phone7_re = re.compile(
     re.IGNORECASE,
 )
 # versions ("v2.10", or three or more dotted numbers: "3.11.7") and IPv4 addresses
-_dotted_re = re.compile(
-    r"(?<![\w.])(?:v(\d+(?:\.\d+)+)|(\d+(?:\.\d+){2,}))(?![\w]|\.\d)", re.IGNORECASE
-)
+_dotted_re = re.compile(r"(?<![\w.])(?:[vV](\d+(?:\.\d+)+)|v(\d+)|(\d+(?:\.\d+){2,}))(?!\w|\.\d)")
 # denominators read as fractions; others ("24/7", "9/11") are left for the later rules
 _FRACTION_DENOMINATORS = {2, 3, 4, 5, 6, 8, 10, 12, 16, 32, 64, 100}
 _fraction_re = re.compile(r"(?<![\d/.,])(?:(\d+)\s)?(\d+)/(\d+)(?![\d/])")
@@ -179,7 +194,10 @@ def year(n: int) -> str:
 
 def _pluralize_last(words: str) -> str:
     head, _, last = words.rpartition(" ")
-    last = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    if last.endswith("y"):
+        last = last[:-1] + "ies"
+    else:
+        last += "es" if last.endswith("x") else "s"  # "sixes"
     return (head + " " + last).strip()
 
 
@@ -202,6 +220,8 @@ def _number_words(s: str) -> str:
 
 def _expand_currency(m: re.Match) -> str:
     sym, amount, scale = m.group(1), m.group(2), m.group(3)
+    if m.group(4):
+        scale = _SCALE_ABBREVIATIONS[m.group(4).lower()]
     major1, major_n, minor1, minor_n = _CURRENCIES[sym]
     if scale:  # "$2.5 million" -> "two point five million dollars"
         return f"{_number_words(amount)} {scale.lower()} {major_n}"
@@ -289,11 +309,23 @@ def _expand_phone7(m: re.Match) -> str:
 
 
 def _expand_dotted(m: re.Match) -> str:
-    version, plain = m.groups()
+    version, short_version, plain = m.groups()
+    version = version or short_version
     parts = (version or plain).split(".")
     is_ipv4 = not version and len(parts) == 4 and all(int(p) < 256 for p in parts)
     words = (" dot " if is_ipv4 else " point ").join(_integer_words(p) for p in parts)
     return ("version " if version else "") + words
+
+
+def _expand_clock(m: re.Match) -> str:
+    return f"{cardinal(int(m.group(1)))} {m.group(2).lower()} m"
+
+
+def _expand_plural(m: re.Match) -> str:
+    words = _integer_words(m.group(1).replace(",", ""))
+    if words.startswith("one ") and " " not in words[4:]:  # "1,000s" -> "thousands"
+        words = words[4:]
+    return _pluralize_last(words)
 
 
 def _expand_ordinal(m: re.Match) -> str:
@@ -330,6 +362,51 @@ def _expand_cardinal(m: re.Match) -> str:
     return _integer_words(m.group(0))
 
 
+# Roman numerals up to 399 after a capitalised word. After a word that announces a number
+# ("World War II", "Chapter IV") they are cardinals, a single I only before punctuation
+# ("World War I.", but "Civil War I think"); after another word, regnal ordinals of two
+# letters or more ("Henry VIII"; "Malcolm X" and "Charles I" are left alone).
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+_roman = r"(?=[CLXVI]+\b)C{0,3}(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})(?<=[CLXVI])"
+_ANNOUNCERS = (
+    "War Chapter Part Book Volume Act Scene Section Article Title Phase Type Class Level "
+    "Grade Stage Appendix Psalm Canto Round Series Mark Apollo Gemini Bowl Vol."
+).split()
+_announcers = "|".join(re.escape(w) for w in _ANNOUNCERS + [w.upper() for w in _ANNOUNCERS])
+_roman_end = r"\b(?!['’](?!s\b))"  # not "I'm", "I'd"; possessive "XIV's" is fine
+_roman_number_re = re.compile(
+    rf"(?<!\w)({_announcers})\s+(?:(I)(?=\s*[.,;:!?)]|\s*$)|(?!I\b)({_roman})){_roman_end}"
+)
+_NOT_NAMES = (
+    "The|A|An|In|On|At|Of|To|By|For|And|Or|But|With|From|His|Her|Its|Their|Our|My|Your|This|That"
+)
+_regnal_re = re.compile(rf"\b(?!(?:{_NOT_NAMES})\b)([A-Z][a-z]+)\s+((?=\w\w){_roman}){_roman_end}")
+
+
+def roman_to_int(numeral: str) -> int:
+    """``"XIV"`` -> 14 (subtractive pairs such as IV and XC; no validation)."""
+    values = [_ROMAN_VALUES[c] for c in numeral.upper()]
+    return sum(-v if v < w else v for v, w in zip(values, values[1:] + [0]))
+
+
+def _expand_roman_number(m: re.Match) -> str:
+    return f"{m.group(1)} {cardinal(roman_to_int(m.group(2) or m.group(3)))}"
+
+
+def _expand_regnal(m: re.Match) -> str:
+    return f"{m.group(1)} the {ordinal(roman_to_int(m.group(2)))}"
+
+
+def expand_roman(text: str) -> str:
+    """Read Roman numerals: as numbers after ``War``, ``Chapter``, ``Part``... (``World
+    War II`` -> ``World War two``), as regnal ordinals after another capitalised word
+    (``Henry VIII`` -> ``Henry the eighth``). Upper-case numerals only, up to 399."""
+    if not any(c in "IVXLC" for c in text):
+        return text
+    text = _roman_number_re.sub(_expand_roman_number, text)
+    return _regnal_re.sub(_expand_regnal, text)
+
+
 def expand_numbers(text: str) -> str:
     """Spell out every number in ``text`` (see the module docstring for the rules)."""
     if not any(c.isdigit() for c in text):
@@ -337,6 +414,7 @@ def expand_numbers(text: str) -> str:
     text = _currency_re.sub(_expand_currency, text)
     text = _percent_re.sub(_expand_percent, text)
     text = _time_re.sub(_expand_time, text)
+    text = _clock_re.sub(_expand_clock, text)
     text = _dotted_date_re.sub(_expand_dotted_date, text)
     text = _phone_re.sub(_expand_phone, text)
     text = _phone7_re.sub(_expand_phone7, text)
@@ -349,6 +427,9 @@ def expand_numbers(text: str) -> str:
     text = _range_re.sub(" to ", text)
     text = _decade_re.sub(_expand_decade, text)
     text = _short_decade_re.sub(_expand_short_decade, text)
+    text = _plural_re.sub(_expand_plural, text)
+    text = _dimensions_re.sub(" by ", text)
+    text = _glued_re.sub(" ", text)
     text = _year_re.sub(_expand_year, text)
     text = _decimal_re.sub(_expand_decimal, text)
     text = _grouped_re.sub(_expand_grouped, text)

@@ -3,7 +3,7 @@
 import pytest
 
 from glowtts.text.cleaners import CLEANERS, clean_text, get_cleaner
-from glowtts.text.numbers import cardinal, expand_numbers, ordinal, year
+from glowtts.text.numbers import _roman, cardinal, expand_numbers, ordinal, roman_to_int, year
 
 NUMBER_CASES = [
     # cardinals
@@ -95,6 +95,30 @@ NUMBER_CASES = [
     ("192.168.0.1.", "one hundred ninety two dot one hundred sixty eight dot zero dot one."),
     ("1.2.300.4", "one point two point three hundred point four"),  # not an IPv4 address
     ("at 3.5.", "at three point five."),
+    # a lower-case v and one number is a version; an upper-case one is part of a name
+    ("Python v3 is out", "Python version three is out"),
+    ("a V8 engine", "a V eight engine"),
+    # hours with a.m./p.m. but no minutes
+    ("at 3pm", "at three p m"),
+    ("11 PM today", "eleven p m today"),
+    ("at 9 a.m., then", "at nine a m, then"),
+    ("13pm", "thirteen pm"),  # no such hour: not a time
+    # plurals of numbers, dimensions, scales written after an amount
+    ("the 80s", "the eighties"),
+    ("in his 40's", "in his forties"),
+    ("two 747s", "two seven hundred forty sevens"),
+    ("1,000s of fans", "thousands of fans"),
+    ("6s and 7s", "sixes and sevens"),
+    ("a 4x4 grid", "a four by four grid"),
+    ("3 x 5 cards", "three by five cards"),
+    ("$5m", "five million dollars"),
+    ("£2.5bn", "two point five billion pounds"),
+    ("$3k bonus", "three thousand dollars bonus"),
+    # digits glued to letters stand apart, so neither is read as one odd word
+    ("MP3 files", "MP three files"),
+    ("3D printing", "three D printing"),
+    ("H2O", "H two O"),
+    ("Room 12B", "Room twelve B"),
 ]
 
 
@@ -153,6 +177,58 @@ WEB_CASES = [
     ("open report.txt now", "open report.txt now"),
     ("He left.In the end.", "He left.In the end."),
 ]  # fmt: skip
+
+
+ROMAN_CASES = [
+    ("World War II ended", "World War two ended"),
+    ("after World War I.", "after World War one."),
+    ("Chapter XIV", "Chapter fourteen"),
+    ("CHAPTER VII.", "CHAPTER seven."),
+    ("Act V, Scene II", "Act five, Scene two"),
+    ("Henry VIII", "Henry the eighth"),
+    ("Louis XIV's court", "Louis the fourteenth's court"),
+    ("Queen Elizabeth II", "Queen Elizabeth the second"),
+    # left alone: the pronoun, single letters after a name, lower case, non-numerals
+    ("Civil War I think", "Civil War I think"),
+    ("Chapter I'm sure", "Chapter I'm sure"),
+    ("Malcolm X", "Malcolm X"),
+    ("Then I went", "Then I went"),
+    ("The IV", "The IV"),
+    ("an IV drip", "an IV drip"),
+    ("Type IIa", "Type IIa"),
+    ("Type IIII", "Type IIII"),
+    ("after the war I left", "after the war I left"),
+]
+
+
+@pytest.mark.parametrize("text,expected", ROMAN_CASES)
+def test_roman_numerals_in_english_cleaner(text, expected):
+    assert clean_text(text, ["english"]) == expected
+
+
+def _to_roman(n: int) -> str:  # plain reference: greedy over the subtractive table
+    out = ""
+    for value, letters in [(100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"),
+                           (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]:  # fmt: skip
+        while n >= value:
+            out, n = out + letters, n - value
+    return out
+
+
+def test_roman_numeral_values_and_pattern():
+    import re
+
+    valid = {_to_roman(n) for n in range(1, 400)}
+    for n in range(1, 400):
+        assert roman_to_int(_to_roman(n)) == n
+        assert re.fullmatch(_roman, _to_roman(n))
+    # every other string of the same letters (up to 4 long) is no numeral for the pattern
+    import itertools
+
+    for k in range(1, 5):
+        for letters in itertools.product("IVXLC", repeat=k):
+            word = "".join(letters)
+            assert bool(re.fullmatch(_roman, word)) == (word in valid), word
 
 
 @pytest.mark.parametrize("text,expected", WEB_CASES)
