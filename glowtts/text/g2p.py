@@ -20,7 +20,10 @@ files shipped inside installed wheels, located with
   numpy inference code here is ours.
 
 Per word: a homograph (table entry) takes the pronunciation selected by its
-part of speech; else the first CMUdict pronunciation; else the neural model.
+part of speech; else the first CMUdict pronunciation; else, for an upper-case
+word without a vowel letter or of at most three letters (``MP``, ``NHS``),
+its letters' names; else the neural model. ``a`` before ``m`` (the cleaners'
+``a m`` for a.m.) is the letter, not the article.
 Two known defects of the shipped homograph table are corrected: ``read``
 (its table maps past tense to /R IY1 D/; we use /R EH1 D/ for VBD/VBN) and the
 non-Penn tags ``N`` / ``ADJ`` (mapped to ``NN`` / ``JJ``).
@@ -270,6 +273,7 @@ _CONSONANTS = (
 # Tokens of a cleaned string: words (letters with inner apostrophes), kept punctuation,
 # separators (whitespace, hyphens between letters, brackets/quotes/ASCII symbols: dropped),
 # and anything else (non-ASCII letters...) which becomes <unk>.
+_VOWEL_LETTERS = set("AEIOU")
 _token_re = re.compile(
     r"(?P<word>[A-Za-z]+(?:'[A-Za-z]+)*)"
     r"|(?P<sep>(?<=[A-Za-z])-(?=[A-Za-z])|[\s\"'()\[\]{}<>*_/\\|~^`#$%&+=@]+)"
@@ -319,7 +323,14 @@ class G2p:
                     else (("S",) if last in ("P", "T", "K", "F", "TH") else ("Z",))
                 )
                 return self.cmu[base][0] + tail
+        if word.isupper() and word.isascii() and (len(word) <= 3 or not _VOWEL_LETTERS & set(word)):
+            return self.spell(word)  # an acronym: "MP", "NHS"
         return self.neural(low)
+
+    def spell(self, word: str) -> tuple[str, ...]:
+        """The letters' names: ``spell("MP")`` -> ``("EH1", "M", "P", "IY1")``."""
+        # CMUdict's "a." is the letter's name; its "a" is the article first
+        return tuple(p for c in word.lower() for p in self.cmu.get(c + ".", self.cmu[c])[0])
 
     def __call__(self, text: str) -> list[tuple[str, list[str]]]:
         """Items of ``text`` in order: ``("word", phones)``, ``("punct", [mark])`` or
@@ -333,9 +344,13 @@ class G2p:
         tagged = [t for k, t in items if k in ("word", "punct")]
         tags = iter(self.tagger.tag(tagged)) if tagged else iter(())
         out: list[tuple[str, list[str]]] = []
-        for kind, tok in items:
+        for i, (kind, tok) in enumerate(items):
             if kind == "word":
-                out.append(("word", list(self.word(tok, next(tags)))))
+                tag = next(tags)
+                if tok in ("a", "A") and items[i + 1 : i + 2] == [("word", "m")]:
+                    out.append(("word", list(self.spell(tok))))  # "a m": a.m.
+                else:
+                    out.append(("word", list(self.word(tok, tag))))
             elif kind == "punct":
                 next(tags)
                 out.append(("punct", [tok]))

@@ -103,6 +103,25 @@ def test_oov_words_get_plausible_pronunciations(g2p):
         assert 0.5 * len(word) <= len(phones) <= 1.2 * len(word)
 
 
+def test_acronyms_out_of_the_dictionary_are_spelled(g2p):
+    letter = {c: " ".join(_cmudict_first(c + ".")) for c in "mphns"}
+    for word in ("MP", "NHS"):
+        with pytest.raises(KeyError):
+            _cmudict_first(word.lower())
+        assert _words(g2p, word) == [" ".join(letter[c] for c in word.lower())]
+    # dictionary words in capitals, and capitalised words with vowels, are not spelled
+    assert _words(g2p, "NASA") == [" ".join(_cmudict_first("nasa"))]
+    assert _words(g2p, "WHAT") == [" ".join(_cmudict_first("what"))]
+    assert _words(g2p, "Mp") != _words(g2p, "MP")
+
+
+def test_a_before_m_is_the_letter(g2p):
+    # the cleaners write a.m. as "a m"; elsewhere "a" stays the article
+    words = _words(g2p, "at ten a m, a man")
+    assert words[2] == " ".join(_cmudict_first("a."))
+    assert words[4] == " ".join(_cmudict_first("a"))
+
+
 @pytest.mark.parametrize(
     "sentence,expected",
     [
