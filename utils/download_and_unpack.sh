@@ -31,15 +31,10 @@ root=""
 require=""
 hint=""
 
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/parse_options.sh"
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/lib/script.sh"
+. "${repo_root}/utils/parse_options.sh"
 prog=$(basename "$0")
-
-if [ $# -ne 3 ]; then
-    printf '%s\n' "${help_message}" >&2
-    echo "${prog}: error: expected 3 arguments <url> <archive> <corpus_dir>, got $#" >&2
-    exit 1
-fi
+expect_args 3 "<url> <archive> <corpus_dir>" $#
 url=$1
 archive=$2
 corpus_dir=$3

@@ -27,30 +27,15 @@ text_field=raw
 whole_set=
 
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-. "${local_dir}/../../../../utils/parse_options.sh"
-
-if [ $# -ne 1 ]; then
-    printf '%s\n' "${help_message}" >&2
-    echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
-    exit 1
-fi
+. "${local_dir}/../../../../utils/lib/script.sh"
+. "${repo_root}/utils/parse_options.sh"
+expect_args 1 "<data_dir>" $#
 data_dir=$1
 
 if [ -z "${db_root}" ]; then
     echo "$0: error: --db_root is required: pass --db_root <dir holding metadata.csv and wavs/>" \
         "(e.g. downloads/LJSpeech-1.1), or run stage -1 first to download/make the corpus" >&2
     exit 1
-fi
-
-if [ -z "${PYTHON:-}" ]; then
-    # egs/<corpus>/tts1/local -> repo root is four levels up.
-    venv_python="${local_dir}/../../../../tools/venv/bin/python"
-    if [ -x "${venv_python}" ]; then
-        PYTHON=${venv_python}
-    else
-        PYTHON=python3
-    fi
 fi
 
 whole=()

@@ -20,15 +20,11 @@ url="https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2"
 sha256="be1a30453f28eb8dd26af4101ae40cbf2c50413b1bb21936cbcdc6fae3de8aa5"
 keep_archive=false
 
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
-utils="${local_dir}/../../../../utils"
+. "${local_dir}/../../../../utils/lib/script.sh"
+utils="${repo_root}/utils"
 . "${utils}/parse_options.sh"
-if [ $# -ne 1 ]; then
-    printf '%s\n' "${help_message}" >&2
-    echo "$0: error: expected exactly one argument <download_dir>, got $#" >&2
-    exit 1
-fi
+expect_args 1 "<download_dir>" $#
 dir=$1
 corpus=LJSpeech-1.1
 

@@ -19,13 +19,9 @@ n_eval=250
 skip_bad=false
 text_field=raw
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-. "${local_dir}/../../../../utils/parse_options.sh"
-if [ $# -ne 1 ]; then
-    printf '%s\n' "${help_message}" >&2
-    echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
-    exit 1
-fi
+. "${local_dir}/../../../../utils/lib/script.sh"
+. "${repo_root}/utils/parse_options.sh"
+expect_args 1 "<data_dir>" $#
 data_dir=$1
 if [ -z "${db_root}" ]; then
     echo "$0: error: --db_root is required (the dir holding slt/ and kal/, e.g." \

@@ -15,10 +15,9 @@
 # Debian/Ubuntu packages: festival sox festvox-us-slt-hts festvox-kallpc16k.
 set -euo pipefail
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
+. "${local_dir}/../../../../utils/lib/script.sh"
 if [ $# -lt 1 ] || [[ "${!#}" == --* ]]; then
-    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
-    echo "$0: error: the last argument must be <download_dir>" >&2
-    exit 1
+    usage_error "the last argument must be <download_dir>"
 fi
 for a in "${@:1:$#-1}"; do
     if [[ "${a}" == --voice* || "${a}" == --id_prefix* ]]; then

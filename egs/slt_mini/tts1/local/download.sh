@@ -10,10 +10,9 @@
 #   e.g. local/download.sh --n_sentences 3000 --n_long 20 downloads   # a real run
 set -euo pipefail
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
+. "${local_dir}/../../../../utils/lib/script.sh"
 if [ $# -lt 1 ] || [[ "${!#}" == --* ]]; then
-    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
-    echo "$0: error: the last argument must be <download_dir>" >&2
-    exit 1
+    usage_error "the last argument must be <download_dir>"
 fi
 dir=${!#}
 exec "${local_dir}/make_corpus.sh" "${@:1:$#-1}" "${dir}/slt_mini"

@@ -43,13 +43,9 @@ n_long=0
 id_prefix=
 extend=true
 
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-. "${local_dir}/../../../../utils/parse_options.sh"
-if [ $# -ne 1 ]; then
-    printf '%s\n' "${help_message}" >&2
-    echo "$0: error: expected exactly one argument <out_dir>, got $#" >&2
-    exit 1
-fi
+. "${local_dir}/../../../../utils/lib/script.sh"
+. "${repo_root}/utils/parse_options.sh"
+expect_args 1 "<out_dir>" $#
 out_dir=$1
 
 case "${voice}" in
@@ -118,12 +114,7 @@ if { [ "${default_list}" = true ] && [ "${n_sentences}" -gt "${n_avail}" ]; } \
             exit 1
         fi
     fi
-    # Python: $PYTHON if set, else the repo's venv, else python3 (needs the glowtts package).
-    if [ -z "${PYTHON:-}" ]; then
-        PYTHON=python3
-        venv_python="${local_dir}/../../../../tools/venv/bin/python"
-        [ -x "${venv_python}" ] && PYTHON=${venv_python}
-    fi
+    # PYTHON (utils/lib/script.sh) must have the glowtts package
     mkdir -p "${out_dir}"
     long_opts=()
     if [ "${n_long}" -gt 0 ]; then

@@ -27,14 +27,9 @@ fs=22050
 speakers=""
 
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
-. "${local_dir}/../../../../utils/parse_options.sh"
-
-if [ $# -ne 1 ]; then
-    printf '%s\n' "${help_message}" >&2
-    echo "$0: error: expected exactly one argument <data_dir>, got $#" >&2
-    exit 1
-fi
+. "${local_dir}/../../../../utils/lib/script.sh"
+. "${repo_root}/utils/parse_options.sh"
+expect_args 1 "<data_dir>" $#
 data_dir=$1
 
 if [ -z "${db_root}" ]; then
@@ -45,16 +40,6 @@ fi
 if ! command -v sox > /dev/null; then
     echo "$0: warning: sox not found; stage 1 needs it to read wav.scp" \
         "(apt-get install -y sox)" >&2
-fi
-
-if [ -z "${PYTHON:-}" ]; then
-    # egs/<corpus>/tts1/local -> repo root is four levels up.
-    venv_python="${local_dir}/../../../../tools/venv/bin/python"
-    if [ -x "${venv_python}" ]; then
-        PYTHON=${venv_python}
-    else
-        PYTHON=python3
-    fi
 fi
 
 exec "${PYTHON}" "${local_dir}/data_prep.py" \

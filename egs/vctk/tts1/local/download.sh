@@ -22,15 +22,11 @@ url="https://datashare.ed.ac.uk/bitstream/handle/10283/3443/VCTK-Corpus-0.92.zip
 sha256="f96258be9fdc2cbff6559541aae7ea4f59df3fcaf5cf963aae5ca647357e359c"
 keep_archive=false
 
-help_message=$(awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0")
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
-utils="${local_dir}/../../../../utils"
+. "${local_dir}/../../../../utils/lib/script.sh"
+utils="${repo_root}/utils"
 . "${utils}/parse_options.sh"
-if [ $# -ne 1 ]; then
-    printf '%s\n' "${help_message}" >&2
-    echo "$0: error: expected exactly one argument <download_dir>, got $#" >&2
-    exit 1
-fi
+expect_args 1 "<download_dir>" $#
 dir=$1
 corpus=VCTK-Corpus-0.92
 
