@@ -33,27 +33,17 @@ usage() {
   echo "       $prog [options] <log> <command...>" 1>&2
 }
 
-# Options and the JOB=1:N range may come in any order before the log file (as in Kaldi).
-var=; first=1; last=1
-while [ "$#" -gt 0 ]; do
-  if launcher_job_range "$1"; then shift; continue; fi
+launcher_option() {
   case "$1" in
-    -h|--help) usage; exit 0 ;;
-    --*=*) opt=${1%%=*}; val=${1#*=}; n=1 ;;
-    --*) opt=$1; val=${2-}; n=2
-      if [ "$#" -lt 2 ]; then echo "$prog: option $1 needs a value" 1>&2; exit 1; fi ;;
-    *) break ;;
+    max_jobs_run) max_jobs_run=$2 ;;
+    num_threads) num_threads=$2 ;;
+    gpu) gpu=$2 ;;
+    mem|time|config) ;;
+    *) return 1 ;;
   esac
-  opt=${opt//-/_}
-  case "$opt" in
-    __max_jobs_run) max_jobs_run=$val ;;
-    __num_threads) num_threads=$val ;;
-    __gpu) gpu=$val ;;
-    __mem|__time|__config) ;;
-    *) echo "$prog: unknown option ${1%%=*}" 1>&2; usage; exit 1 ;;
-  esac
-  shift "$n"
-done
+}
+launcher_parse "$@"
+set -- "${launcher_rest[@]}"
 if ! [[ "$max_jobs_run" =~ ^[1-9][0-9]*$ ]]; then
   echo "$prog: --max_jobs_run must be a positive integer, got '$max_jobs_run'" 1>&2; exit 1
 fi

@@ -33,32 +33,21 @@ usage() {
   echo "       [--config conf/slurm.conf] [--dry_run] [JOB=1:N] <log> <command...>" 1>&2
 }
 
-var=; first=1; last=1
-while [ "$#" -gt 0 ]; do
-  if launcher_job_range "$1"; then shift; continue; fi
+launcher_option() {
   case "$1" in
-    -h|--help) usage; exit 0 ;;
-    --dry_run|--dry-run)
-      if [ "${2-}" = true ] || [ "${2-}" = false ]; then dry_run=$2; shift 2; else dry_run=true; shift; fi
-      continue ;;
-    --*=*) opt=${1%%=*}; val=${1#*=}; n=1 ;;
-    --*) opt=$1; val=${2-}; n=2
-      if [ "$#" -lt 2 ]; then echo "$prog: option $1 needs a value" 1>&2; exit 1; fi ;;
-    *) break ;;
+    gpu) gpu=$2 ;;
+    mem) mem=$2 ;;
+    time) time_limit=$2 ;;
+    num_threads) num_threads=$2 ;;
+    max_jobs_run) max_jobs_run=$2 ;;
+    config) config=$2 ;;
+    dry_run) dry_run=$2 ;;
+    *) return 1 ;;
   esac
-  opt=${opt//-/_}
-  case "$opt" in
-    __gpu) gpu=$val ;;
-    __mem) mem=$val ;;
-    __time) time_limit=$val ;;
-    __num_threads) num_threads=$val ;;
-    __max_jobs_run) max_jobs_run=$val ;;
-    __config) config=$val ;;
-    __dry_run) dry_run=$val ;;
-    *) echo "$prog: unknown option ${1%%=*}" 1>&2; usage; exit 1 ;;
-  esac
-  shift "$n"
-done
+}
+launcher_flags=dry_run
+launcher_parse "$@"
+set -- "${launcher_rest[@]}"
 if [ "$#" -lt 2 ]; then usage; exit 1; fi
 log=$1; shift
 launcher_check_log

@@ -18,6 +18,38 @@ launcher_job_range() {
   return 1
 }
 
+# launcher_parse ARG...: the options ("--name value", "--name=value", dashes or
+# underscores) and the VAR=A:B range, in any order before the log file (as in Kaldi). Each
+# option goes to the caller's launcher_option NAME VALUE (NAME without the dashes, with
+# underscores), which returns 1 for an unknown one; a name in launcher_flags may come
+# without a value (meaning true). Sets var/first/last, and launcher_rest to the log file and
+# command that follow.
+launcher_parse() {
+  var=; first=1; last=1
+  local opt val n
+  while [ "$#" -gt 0 ]; do
+    if launcher_job_range "$1"; then shift; continue; fi
+    case "$1" in
+      -h|--help) usage; exit 0 ;;
+      --*=*) opt=${1%%=*}; val=${1#*=}; n=1 ;;
+      --*) opt=$1; val=${2-}; n=2 ;;
+      *) break ;;
+    esac
+    opt=${opt#--}; opt=${opt//-/_}
+    if [ "$n" -eq 2 ] && [[ " ${launcher_flags-} " == *" $opt "* ]] \
+        && [ "$val" != true ] && [ "$val" != false ]; then
+      val=true; n=1
+    elif [ "$n" -eq 2 ] && [ "$#" -lt 2 ]; then
+      echo "$prog: option $1 needs a value" 1>&2; exit 1
+    fi
+    if ! launcher_option "$opt" "$val"; then
+      echo "$prog: unknown option ${1%%=*}" 1>&2; usage; exit 1
+    fi
+    shift "$n"
+  done
+  launcher_rest=("$@")
+}
+
 # launcher_check_log: a job array's log name must contain the job variable.
 launcher_check_log() {
   if [ -n "$var" ] && [[ "$log" != *"$var"* ]] && [ "$first" -ne "$last" ]; then
