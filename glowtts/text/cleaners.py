@@ -76,7 +76,7 @@ _TRANSLIT = {
     "đ": "d", "Đ": "D", "ð": "dh", "Ð": "DH", "þ": "th", "Þ": "TH", "ł": "l", "Ł": "L",
     "ı": "i", "ħ": "h", "Ħ": "H", "ŋ": "ng", "Ŋ": "NG", "ĸ": "k", "ſ": "s",
     "×": " times ", "÷": " divided by ", "°": " degrees ", "±": " plus or minus ",
-    "½": " one half ", "¼": " one quarter ", "¾": " three quarters ",
+    "²": " squared ", "³": " cubed ", "½": " one half ", "¼": " one quarter ", "¾": " three quarters ",
     "¡": "", "¿": "", "§": " section ", "¶": " paragraph ", "©": " copyright ",
     "®": "", "™": "", "•": " ", "·": " ",
 }  # fmt: skip
@@ -122,7 +122,8 @@ _TITLES = {
     "ave": "avenue", "blvd": "boulevard", "rd": "road", "approx": "approximately",
     "vs": "versus", "etc": "et cetera", "jan": "january", "feb": "february",
     "mar": "march", "apr": "april", "aug": "august", "sept": "september",
-    "oct": "october", "nov": "november", "dec": "december",
+    "oct": "october", "nov": "november", "dec": "december", "vol": "volume",
+    "vols": "volumes", "pp": "pages", "cf": "compare",
 }  # fmt: skip
 # Dotted forms (matched as written, case-insensitively).
 _DOTTED = {
@@ -144,6 +145,8 @@ _unit_re = re.compile(r"(?<=\d)\s?(" + "|".join(_UNITS) + r")\b\.?", re.I)
 _PER = {"h": "hour", "hr": "hour", "s": "second", "sec": "second", "min": "minute",
         "d": "day", "day": "day", "wk": "week", "yr": "year"}  # fmt: skip
 _per_re = re.compile(r"(?<=[A-Za-z])/(" + "|".join(_PER) + r")\b", re.I)  # "km/h"
+_temperature_re = re.compile(r"\bdegrees\s?([CF])\b")  # after "°" became " degrees "
+_TEMPERATURE_SCALES = {"C": "Celsius", "F": "Fahrenheit"}
 _no_re = re.compile(r"\b(No|no|Nos|nos)\.\s?(?=\d)")
 
 
@@ -181,6 +184,7 @@ def abbreviations(text: str) -> str:
     if any(c.isdigit() for c in text):  # "5 ft." -> "5 feet", before "ft." -> "fort"
         text = _unit_re.sub(lambda m: " " + _UNITS[m.group(1).lower()] + _end_period(m), text)
         text = _per_re.sub(lambda m: " per " + _PER[m.group(1).lower()], text)
+        text = _temperature_re.sub(lambda m: "degrees " + _TEMPERATURE_SCALES[m.group(1)], text)
     if "." not in text:
         return text
     text = _dotted_re.sub(_expand_dotted, text)

@@ -100,6 +100,9 @@ _year_re = re.compile(r"(?<![\d.,])\b(1[1-9]\d\d|20\d\d)\b(?![.,]\d)")
 _decimal_re = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*)?\.(\d+)\b")
 _grouped_re = re.compile(r"\b\d{1,3}(?:,\d{3})+\b")
 _negative_re = re.compile(r"(?<![\w.,])-(?=\d)")
+_number_sign_re = re.compile(r"(?<![\w&#])#\s?(?=\d)")  # "#1 hit" -> "number one hit"
+_about_re = re.compile(r"(?<![\w~])~\s?(?=\d)")  # "~5 minutes" -> "about five minutes"
+_ratio_re = re.compile(r"(?<=\d):(?=\d)")  # what the time rule left: "1:2" -> "one to two"
 _range_re = re.compile(r"(?<=\d)\s?[-–]\s?(?=\d)")
 _cardinal_re = re.compile(r"\d+")
 _MONTHS = (
@@ -424,6 +427,9 @@ def expand_numbers(text: str) -> str:
     text = _fraction_re.sub(_expand_fraction, text)
     text = _ordinal_re.sub(_expand_ordinal, text)
     text = _negative_re.sub("minus ", text)
+    text = _number_sign_re.sub("number ", text)
+    text = _about_re.sub("about ", text)
+    text = _ratio_re.sub(" to ", text)
     text = _range_re.sub(" to ", text)
     text = _decade_re.sub(_expand_decade, text)
     text = _short_decade_re.sub(_expand_short_decade, text)

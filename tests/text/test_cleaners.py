@@ -119,6 +119,10 @@ NUMBER_CASES = [
     ("3D printing", "three D printing"),
     ("H2O", "H two O"),
     ("Room 12B", "Room twelve B"),
+    # signs before a number, and a ratio (what the time rule leaves)
+    ("#1 hit", "number one hit"),
+    ("~5 minutes", "about five minutes"),
+    ("a 1:2 ratio", "a one to two ratio"),
 ]
 
 
@@ -161,6 +165,10 @@ ABBREV_CASES = [
     ("Ft. Worth", "Fort Worth"),
     ("on Jan. 3rd, 1999.", "on January third, nineteen ninety nine."),
     ("the U.S. economy", "the U S economy"),
+    ("see pp. 4-5, cf. Vol. 2", "see pages four to five, compare Volume two"),
+    ("at -5°C or 23 °F", "at minus five degrees Celsius or twenty three degrees Fahrenheit"),
+    ("degrees C of freedom", "degrees C of freedom"),  # no number: not a temperature
+    ("x² + 2³", "x squared plus two cubed"),
 ]
 
 
