@@ -22,8 +22,10 @@ files shipped inside installed wheels, located with
 Per word: a homograph (table entry) takes the pronunciation selected by its
 part of speech; else the first CMUdict pronunciation; else, for an upper-case
 word without a vowel letter or of at most three letters (``MP``, ``NHS``),
-its letters' names; else the neural model. ``a`` before ``m`` (the cleaners'
-``a m`` for a.m.) is the letter, not the article.
+its letters' names (also for ``AI``, ``ID``, ``US``, which CMUdict has as words,
+unless the whole text is upper case); plurals and possessives such as ``MPs`` and
+``NHS's`` add /z/, /s/ or /iz/ to their base; else the neural model. ``a`` before
+``m`` (the cleaners' ``a m`` for a.m.) is the letter, not the article.
 Two known defects of the shipped homograph table are corrected: ``read``
 (its table maps past tense to /R IY1 D/; we use /R EH1 D/ for VBD/VBN) and the
 non-Penn tags ``N`` / ``ADJ`` (mapped to ``NN`` / ``JJ``).
@@ -274,6 +276,21 @@ _CONSONANTS = (
 # separators (whitespace, hyphens between letters, brackets/quotes/ASCII symbols: dropped),
 # and anything else (non-ASCII letters...) which becomes <unk>.
 _VOWEL_LETTERS = set("AEIOU")
+# upper-case words that CMUdict knows as other words, read as letters (unless all the text
+# is upper case)
+_SPELLED_CAPS = {"AI", "ID", "US"}
+
+
+def _is_acronym(word: str) -> bool:
+    """Upper-case ASCII letters without a vowel letter, or of three letters at most."""
+    return (
+        word.isupper()
+        and word.isascii()
+        and word.isalpha()
+        and (len(word) <= 3 or not _VOWEL_LETTERS & set(word))
+    )
+
+
 _token_re = re.compile(
     r"(?P<word>[A-Za-z]+(?:'[A-Za-z]+)*)"
     r"|(?P<sep>(?<=[A-Za-z])-(?=[A-Za-z])|[\s\"'()\[\]{}<>*_/\\|~^`#$%&+=@]+)"
@@ -305,6 +322,8 @@ class G2p:
 
     def word(self, word: str, tag: str = "NN") -> tuple[str, ...]:
         """Pronunciation of one word given its Penn POS tag."""
+        if word in _SPELLED_CAPS:  # "AI", "US": CMUdict has the words "ai", "us"
+            return self.spell(word)
         low = word.lower()
         entry = self.homographs.get(low)
         if entry is not None:
@@ -313,18 +332,20 @@ class G2p:
         prons = self.cmu.get(low)
         if prons:
             return prons[0]
-        if "'" in low:  # "o'brien's" -> try without the possessive, else spell the rest
-            base, _, suffix = low.rpartition("'")
-            if suffix == "s" and base in self.cmu:
-                last = self.cmu[base][0][-1]
-                tail = (
-                    ("IH0", "Z")
-                    if last in ("S", "Z", "SH", "ZH", "CH", "JH")
-                    else (("S",) if last in ("P", "T", "K", "F", "TH") else ("Z",))
-                )
-                return self.cmu[base][0] + tail
-        if word.isupper() and word.isascii() and (len(word) <= 3 or not _VOWEL_LETTERS & set(word)):
-            return self.spell(word)  # an acronym: "MP", "NHS"
+        # a possessive ("o'brien's", "NHS's") or an acronym's plural ("MPs", "GPUs"):
+        # the base's pronunciation and the suffix as /z/, /s/ or /iz/ after its last phone
+        base = None
+        if low.endswith("'s"):
+            base = word[:-2]
+        elif len(word) > 2 and word[-1] == "s" and word[:-1].isupper():
+            base = word[:-1]
+        if base and (base.lower() in self.cmu or _is_acronym(base)):
+            pron = self.word(base, tag)
+            if pron[-1] in ("S", "Z", "SH", "ZH", "CH", "JH"):
+                return pron + ("IH0", "Z")
+            return pron + (("S",) if pron[-1] in ("P", "T", "K", "F", "TH") else ("Z",))
+        if _is_acronym(word):
+            return self.spell(word)  # "MP", "NHS"
         return self.neural(low)
 
     def spell(self, word: str) -> tuple[str, ...]:
@@ -344,12 +365,15 @@ class G2p:
         tagged = [t for k, t in items if k in ("word", "punct")]
         tags = iter(self.tagger.tag(tagged)) if tagged else iter(())
         out: list[tuple[str, list[str]]] = []
+        shouting = text.isupper() and sum(k == "word" for k, _ in items) >= 3
         for i, (kind, tok) in enumerate(items):
             if kind == "word":
                 tag = next(tags)
                 if tok in ("a", "A") and items[i + 1 : i + 2] == [("word", "m")]:
                     out.append(("word", list(self.spell(tok))))  # "a m": a.m.
                 else:
+                    if tok in _SPELLED_CAPS and shouting:  # "GOD BLESS US": a word
+                        tok = tok.lower()
                     out.append(("word", list(self.word(tok, tag))))
             elif kind == "punct":
                 next(tags)

@@ -115,6 +115,17 @@ def test_acronyms_out_of_the_dictionary_are_spelled(g2p):
     assert _words(g2p, "Mp") != _words(g2p, "MP")
 
 
+def test_acronym_plurals_possessives_and_caps_words(g2p):
+    spelled = {w: _words(g2p, w)[0] for w in ("MP", "NHS", "GPU", "US")}
+    assert _words(g2p, "MPs") == [spelled["MP"] + " Z"]
+    assert _words(g2p, "GPUs") == [spelled["GPU"] + " Z"]
+    assert _words(g2p, "NHS's") == [spelled["NHS"] + " IH0 Z"]  # after /s/: /iz/
+    assert _words(g2p, "the US economy")[1] == spelled["US"] == "Y UW1 EH1 S"
+    assert _words(g2p, "let us go")[1] == " ".join(_cmudict_first("us"))
+    # in an all upper-case text "US" is more likely the word
+    assert _words(g2p, "GOD BLESS US")[2] == " ".join(_cmudict_first("us"))
+
+
 def test_a_before_m_is_the_letter(g2p):
     # the cleaners write a.m. as "a m"; elsewhere "a" stays the article
     words = _words(g2p, "at ten a m, a man")
