@@ -81,7 +81,16 @@ _num = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _scale_abbreviations = "|".join(_SCALE_ABBREVIATIONS)
 _currency = rf"([$£€¥])\s?({_num})(?:\s?({_SCALES})\b|({_scale_abbreviations})\b)?"
 _currency_re = re.compile(_currency, re.IGNORECASE)
-_percent_re = re.compile(r"(-?" + _num + r")\s?(%|percent\b|per cent\b)", re.IGNORECASE)
+_percent_re = re.compile(r"((?<![\w.])-)?(" + _num + r")\s?(%|percent\b|per cent\b)", re.IGNORECASE)
+# ranges whose ends the rules below spell with words after the number ("$10-$20",
+# "10-15%", "9am-5pm", "9:00-17:00"): the dash becomes "to" first
+_unit_range_re = re.compile(
+    r"(?<=\d)\s?[-–]\s?(?=[$£€¥]\d|\d+(?:\.\d+)?\s?%)"
+    r"|(?:(?<=\d[kmb])|(?<=\d[bmt]n))\s?[-–]\s?(?=[$£€¥]\d)"
+    r"|(?:(?<=\d[ap]m)|(?<=\d:\d\d))\s?[-–]\s?(?=\d)",
+    re.IGNORECASE,
+)
+_isbn_re = re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d-]{8,15}[\dX])\b")
 _time_re = re.compile(
     r"\b([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?!\d)(?:\s?([ap])\.?\s?m\b(?:\.(?!\s*$))?)?",
     re.IGNORECASE,
@@ -242,10 +251,14 @@ def _expand_currency(m: re.Match) -> str:
 
 
 def _expand_percent(m: re.Match) -> str:
-    s = m.group(1)
-    neg = s.startswith("-")
-    words = _number_words(s.lstrip("-"))
-    return ("minus " if neg else "") + words + " percent"
+    return ("minus " if m.group(1) else "") + _number_words(m.group(2)) + " percent"
+
+
+def _expand_isbn(m: re.Match) -> str:  # digit by digit, in the printed groups
+    groups = m.group(1).split("-")
+    return "I S B N " + ", ".join(
+        digits(g[:-1]) + " X" if g.endswith("X") else digits(g) for g in groups
+    )
 
 
 def _expand_time(m: re.Match) -> str:
@@ -414,6 +427,8 @@ def expand_numbers(text: str) -> str:
     """Spell out every number in ``text`` (see the module docstring for the rules)."""
     if not any(c.isdigit() for c in text):
         return text
+    text = _isbn_re.sub(_expand_isbn, text)
+    text = _unit_range_re.sub(" to ", text)
     text = _currency_re.sub(_expand_currency, text)
     text = _percent_re.sub(_expand_percent, text)
     text = _time_re.sub(_expand_time, text)

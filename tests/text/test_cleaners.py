@@ -123,6 +123,15 @@ NUMBER_CASES = [
     ("#1 hit", "number one hit"),
     ("~5 minutes", "about five minutes"),
     ("a 1:2 ratio", "a one to two ratio"),
+    # ranges whose ends are spelled with words after the number
+    ("10-15%", "ten to fifteen percent"),
+    ("a -5% drop", "a minus five percent drop"),
+    ("$10-$20", "ten dollars to twenty dollars"),
+    ("$5m-$10m", "five million dollars to ten million dollars"),
+    ("9am-5pm", "nine a m to five p m"),
+    ("9:00-17:00", "nine o'clock to seventeen hundred"),
+    # ISBNs digit by digit, in their printed groups
+    ("ISBN 0-306-40615-2", "I S B N zero, three zero six, four zero six one five, two"),
 ]
 
 
