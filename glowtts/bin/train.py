@@ -11,13 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {v!r}")
+from glowtts.utils import str2bool
 
 
 def build_parser() -> argparse.ArgumentParser:
