@@ -272,9 +272,6 @@ _VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW
 _CONSONANTS = (
     "B CH D DH F G HH JH K L M N NG P R S SH T TH V W Y Z ZH"
 ).split()  # fmt: skip
-# Tokens of a cleaned string: words (letters with inner apostrophes), kept punctuation,
-# separators (whitespace, hyphens between letters, brackets/quotes/ASCII symbols: dropped),
-# and anything else (non-ASCII letters...) which becomes <unk>.
 _VOWEL_LETTERS = set("AEIOU")
 # upper-case words that CMUdict knows as other words, read as letters (unless all the text
 # is upper case)
@@ -291,6 +288,9 @@ def _is_acronym(word: str) -> bool:
     )
 
 
+# Tokens of a cleaned string: words (letters with inner apostrophes), kept punctuation,
+# separators (whitespace, hyphens between letters, brackets/quotes/ASCII symbols: dropped),
+# and anything else (non-ASCII letters...) which becomes <unk>.
 _token_re = re.compile(
     r"(?P<word>[A-Za-z]+(?:'[A-Za-z]+)*)"
     r"|(?P<sep>(?<=[A-Za-z])-(?=[A-Za-z])|[\s\"'()\[\]{}<>*_/\\|~^`#$%&+=@]+)"
