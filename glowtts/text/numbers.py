@@ -91,14 +91,13 @@ _unit_range_re = re.compile(
     re.IGNORECASE,
 )
 _isbn_re = re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d-]{8,15}[\dX])\b")
+# "am", "p.m." after a time; its final period is kept at the end of the text (a full stop)
+_ampm = r"\s?([ap])\.?\s?m\b(?:\.(?!\s*$))?"
 _time_re = re.compile(
-    r"\b([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?!\d)(?:\s?([ap])\.?\s?m\b(?:\.(?!\s*$))?)?",
-    re.IGNORECASE,
+    rf"\b([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(?!\d)(?:{_ampm})?", re.IGNORECASE
 )
 # an hour with a.m./p.m. but no minutes: "3pm", "11 a.m."
-_clock_re = re.compile(
-    r"(?<![\w.:])(1[0-2]|0?[1-9])\s?([ap])\.?\s?m\b(?:\.(?!\s*$))?", re.IGNORECASE
-)
+_clock_re = re.compile(rf"(?<![\w.:])(1[0-2]|0?[1-9]){_ampm}", re.IGNORECASE)
 _ordinal_re = re.compile(r"\b(\d+(?:,\d{3})*)(st|nd|rd|th)\b", re.IGNORECASE)
 _decade_re = re.compile(r"\b(1[1-9]\d0|20\d0)'?s\b")
 _short_decade_re = re.compile(r"(?<![\w'])'(\d)0s\b")

@@ -23,8 +23,8 @@ usage_error() {
 }
 
 expect_args() {
-  local n=$1 what=$2 got=$3 count=$1
+  local n=$1 what=$2 got=$3 count="$1 arguments"
   [ "${got}" -eq "${n}" ] && return 0
-  [ "${n}" -eq 1 ] && count="exactly one argument" || count="${n} arguments"
+  [ "${n}" -eq 1 ] && count="exactly one argument"
   usage_error "expected ${count} ${what}, got ${got}"
 }
