@@ -14,7 +14,7 @@ T_mel is what a trained model produces. ``predicted`` repeats the 100-token case
 the random model's own predicted durations, for reference.
 
 On CUDA the cases run twice: eager (``cuda``) and through
-:class:`glowtts.cuda_graphs.GraphedInference` (``cuda_graphs``: encoder and decoder
+:class:`glowtts.synthesis.cuda_graphs.GraphedInference` (``cuda_graphs``: encoder and decoder
 replayed from CUDA graphs; captured in the warm-up calls).
 
 Times are medians over ``--repeats`` warm calls (after ``--warmup`` calls), on the
@@ -41,8 +41,8 @@ import yaml
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent))  # run from a checkout without `pip install -e .`
 
-from glowtts.cuda_graphs import GraphedInference  # noqa: E402
 from glowtts.nets import build_model  # noqa: E402
+from glowtts.synthesis.cuda_graphs import GraphedInference  # noqa: E402
 
 N_VOCAB = 148
 HOP, FS = 256, 22050

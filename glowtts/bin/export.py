@@ -11,7 +11,7 @@ returns ``mel`` (B, T_mel, n_mels), ``mel_lengths`` (B,), ``durations`` (B, T_te
 every length is dynamic and durations are predicted inside. ``<out>.json`` beside it
 records the input/output names, the mel definition (``feats``), the text front-end
 (``text``, with ``add_blank``: the caller intersperses blanks) and the token list.
-See :mod:`glowtts.export`.
+See :mod:`glowtts.synthesis.export`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import logging
 import sys
 from pathlib import Path
 
-from ..export import FORMATS, ONNX_OPSET, export_model
-from ..inference import load_model
+from ..synthesis.export import FORMATS, ONNX_OPSET, export_model
+from ..synthesis.inference import load_model
 from ..text import TokenList
 
 

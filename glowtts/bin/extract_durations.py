@@ -4,7 +4,7 @@ Writes ``<out_dir>/durations`` (``utt d1 ... dN``, one integer per model input t
 blanks included with ``add_blank``, summing to the utterance's frame count rounded down
 to the squeeze factor), ``durations.per_token`` (blanks merged), ``info.yaml``,
 ``skipped`` and ``plots/<utt>.png`` for the first ``--n_plots`` utterances. The format
-is documented in :mod:`glowtts.durations`.
+is documented in :mod:`glowtts.durations.extract`.
 
 Example (one of ``nj`` jobs over a ``utils/split_scp.sh`` part of the token file)::
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     import torch
 
-    from glowtts.durations import extract_durations, resolve_device
+    from glowtts.durations.extract import extract_durations, resolve_device
 
     if args.batch_size < 1:
         raise SystemExit("glowtts-extract-durations: --batch_size must be >= 1")

@@ -10,7 +10,7 @@
 returns ``audio/wav``; errors come back as JSON with a status code. Limits:
 ``--max_request_bytes`` (default 65536) and ``--max_text_chars`` (default 5000).
 Binds to loopback by default; there is no authentication, so only pass
-``--host 0.0.0.0`` behind a proxy you trust. See :mod:`glowtts.server`.
+``--host 0.0.0.0`` behind a proxy you trust. See :mod:`glowtts.synthesis.server`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import sys
 import torch
 
 from ..registry import VOCODERS
-from ..server import MAX_REQUEST_BYTES, MAX_TEXT_CHARS, make_server
-from ..synthesizer import Synthesizer
+from ..synthesis.server import MAX_REQUEST_BYTES, MAX_TEXT_CHARS, make_server
+from ..synthesis.synthesizer import Synthesizer
 
 
 def get_parser() -> argparse.ArgumentParser:

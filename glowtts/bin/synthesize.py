@@ -30,7 +30,7 @@ import torch
 
 from ..audio import save_wav
 from ..registry import VOCODERS
-from ..synthesizer import Synthesizer, plot_utterance
+from ..synthesis.synthesizer import Synthesizer, plot_utterance
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 
 from glowtts.audio.features import MelConfig, load_feats_config
-from glowtts.audio.synthesize import synthesize_scp
+from glowtts.synthesis.vocode import synthesize_scp
 
 
 def get_parser() -> argparse.ArgumentParser:

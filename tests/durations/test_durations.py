@@ -22,15 +22,15 @@ from glowtts.bin import train_duration as train_bin
 from glowtts.data.collate import collate_tts
 from glowtts.data.datadir import split_scp
 from glowtts.data.dataset import TTSDataset
-from glowtts.durations import (
+from glowtts.durations.extract import (
     evaluate_duration_loss,
     load_duration_items,
     load_model_for_alignment,
     read_durations,
     resolve_duration_config,
 )
-from glowtts.inference import load_model
 from glowtts.nets import build_model
+from glowtts.synthesis.inference import load_model
 from glowtts.text import strip_blank_durations
 
 N_MELS = 8

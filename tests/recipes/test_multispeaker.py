@@ -32,7 +32,7 @@ from glowtts.audio.io import load_wav
 from glowtts.bin.decode import main as decode_main
 from glowtts.bin.train import main as train_main
 from glowtts.data.datadir import validate_data_dir
-from glowtts.inference import load_model
+from glowtts.synthesis.inference import load_model
 
 REPO = Path(__file__).resolve().parents[2]
 VCTK_LOCAL = REPO / "egs" / "vctk" / "tts1" / "local"
@@ -334,7 +334,7 @@ def test_slt_kal_mini_recipe_two_speakers(tmp_path: Path, monkeypatch):
     assert sorted(mels) == ["KAL0006", "SLT0006"]
 
     # synthesis by speaker name: the same text, two voices, two different mels
-    from glowtts.synthesizer import Synthesizer
+    from glowtts.synthesis.synthesizer import Synthesizer
 
     syn = Synthesizer.from_exp(exp)
     text = "The kettle whistled twice."

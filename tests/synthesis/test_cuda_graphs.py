@@ -7,8 +7,8 @@ import pytest
 import torch
 from conftest import make_exp
 
-from glowtts.cuda_graphs import GraphedInference
-from glowtts.inference import load_model
+from glowtts.synthesis.cuda_graphs import GraphedInference
+from glowtts.synthesis.inference import load_model
 
 
 def _batch(n_vocab, lengths, seed=0):

@@ -10,7 +10,7 @@ import torch
 from conftest import FEATS, HIFIGAN_CONFIG, N_MELS
 
 from glowtts.registry import VOCODERS, build_vocoder
-from glowtts.synthesizer import Synthesizer
+from glowtts.synthesis.synthesizer import Synthesizer
 from glowtts.vocoders.hifigan import (
     HiFiGANGenerator,
     fold_weight_norm,

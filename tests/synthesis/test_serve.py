@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import FEATS
 
-from glowtts.server import make_server, serve_in_thread
-from glowtts.synthesizer import Synthesizer
+from glowtts.synthesis.server import make_server, serve_in_thread
+from glowtts.synthesis.synthesizer import Synthesizer
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import FEATS, N_MELS, make_exp
 
-from glowtts.synthesizer import Synthesizer, plot_utterance, split_text
+from glowtts.synthesis.synthesizer import Synthesizer, plot_utterance, split_text
 from glowtts.text import EmptyTextError
 
 

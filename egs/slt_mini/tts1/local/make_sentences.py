@@ -9,7 +9,7 @@ ends with the sentences the recipe holds out for dev/eval (the LJSpeech data pre
 the LAST lines), and every sentence is unique up to case and punctuation. With
 --n_long M, also writes M long utterances (> 250 characters) that share no sentence with
 the list to --long_out. Prints a JSON line of statistics. Deterministic.
-The work is done by glowtts.corpus_text; see local/README.md for the sources and licences.
+The work is done by local/corpus_text.py; see local/README.md for the sources and licences.
 """
 
 from __future__ import annotations
@@ -20,15 +20,7 @@ import os
 import sys
 import time
 
-
-def _import_corpus_text():
-    try:
-        from glowtts import corpus_text
-    except ImportError:  # not installed: use the checkout this script lives in
-        root = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "..")
-        sys.path.insert(0, os.path.normpath(root))
-        from glowtts import corpus_text
-    return corpus_text
+import corpus_text as ct  # local/corpus_text.py: this script's own folder is on sys.path
 
 
 def _write(path: str, lines: list[str]) -> None:
@@ -41,7 +33,6 @@ def _write(path: str, lines: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ct = _import_corpus_text()
     here = os.path.dirname(os.path.realpath(__file__))
     p = argparse.ArgumentParser(
         prog="make_sentences.py",

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .nets import GlowTTS
+from ..nets import GlowTTS
 
 logger = logging.getLogger(__name__)
 

@@ -45,11 +45,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .audio import MelConfig
+from ..audio import MelConfig
+from ..nets import GlowTTS
+from ..registry import build_vocoder
+from ..text import EmptyTextError, Frontend
 from .inference import load_model
-from .nets import GlowTTS
-from .registry import build_vocoder
-from .text import EmptyTextError, Frontend
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class Synthesizer:
         and decoder in ``torch.compile`` (off by default: compiling takes longer than most
         sessions save). ``cuda_graphs=True`` (CUDA only) replays the encoder and decoder
         from CUDA graphs captured per padded length bucket
-        (:class:`glowtts.cuda_graphs.GraphedInference`): the first call of each bucket
+        (:class:`glowtts.synthesis.cuda_graphs.GraphedInference`): the first call of each bucket
         captures, later ones skip the per-kernel launch cost. ``options`` go to the
         constructor (``max_chunk_chars``, ``pause``).
         """

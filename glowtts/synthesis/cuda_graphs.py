@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from .nets import GlowTTS
-from .nets.commons import path_from_durations, sequence_mask
+from ..nets import GlowTTS
+from ..nets.commons import path_from_durations, sequence_mask
 
 
 def _ceil_to(n: int, m: int) -> int:

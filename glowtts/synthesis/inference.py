@@ -18,7 +18,7 @@ from typing import Any
 import torch
 import yaml
 
-from .nets import GlowTTS, build_model
+from ..nets import GlowTTS, build_model
 
 logger = logging.getLogger(__name__)
 
