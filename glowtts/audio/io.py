@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import subprocess
 from pathlib import Path
 
@@ -46,6 +47,33 @@ def _read_pipe(spec: str) -> tuple[np.ndarray, int]:
     return data, fs
 
 
+def _check_riff_complete(path: str) -> None:
+    """Refuse a RIFF/WAVE file whose ``data`` chunk is shorter than its header declares.
+
+    libsndfile reads such a file (cut short by a failed copy or a full disk) without
+    complaint, at whatever length remains; training on it would be silently wrong.
+    Sizes 0 and 0xFFFFFFFF mean "unknown" (streamed headers) and are accepted.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return  # not a RIFF/WAVE file: libsndfile judges it
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk_id, chunk_len = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"data":
+                have = size - pos - 8
+                if chunk_len not in (0, 0xFFFFFFFF) and have < chunk_len:
+                    raise AudioError(
+                        f"wav file '{path}' is truncated: its header declares {chunk_len} bytes "
+                        f"of samples but the file holds {have}; copy or make the file again"
+                    )
+                return
+            pos += 8 + chunk_len + (chunk_len & 1)  # chunks are padded to even sizes
+
+
 def _read_file(path: str) -> tuple[np.ndarray, int]:
     if not os.path.exists(path):
         raise AudioError(f"wav file '{path}' does not exist")
@@ -53,6 +81,7 @@ def _read_file(path: str) -> tuple[np.ndarray, int]:
         raise AudioError(f"wav path '{path}' is a directory, not an audio file")
     if os.path.getsize(path) == 0:
         raise AudioError(f"wav file '{path}' is empty (0 bytes)")
+    _check_riff_complete(path)
     try:
         data, fs = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:

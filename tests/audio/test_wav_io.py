@@ -64,3 +64,25 @@ def test_errors_name_the_file(tmp_path) -> None:
     sf.write(str(stereo), np.zeros((1600, 2), np.float32), 22050, subtype="PCM_16")
     with pytest.raises(AudioError, match="stereo.wav.*2 channels"):
         load_wav(stereo, 22050)
+
+
+def test_truncated_wav_is_refused(tmp_path) -> None:
+    """A wav cut short under an intact header (a failed copy) is an error, not half an
+    utterance; a file with extra chunks after the samples, or a streamed header, still loads."""
+    wav = np.linspace(-0.5, 0.5, 4000).astype(np.float32)
+    full = tmp_path / "full.wav"
+    save_wav(full, wav, 22050)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    assert sf.info(str(cut)).frames < len(wav)  # libsndfile alone would accept it
+    with pytest.raises(AudioError, match=r"cut.wav.*truncated.*8000 bytes.*holds 3978"):
+        load_wav(cut, 22050)
+    # a trailing LIST chunk after the data, and a streamed header (data size 0xFFFFFFFF)
+    extra = tmp_path / "extra.wav"
+    extra.write_bytes(data + b"LIST\x04\x00\x00\x00abcd")
+    assert load_wav(extra, 22050).shape == wav.shape
+    pos = data.index(b"data")
+    streamed = tmp_path / "streamed.wav"
+    streamed.write_bytes(data[: pos + 4] + b"\xff\xff\xff\xff" + data[pos + 8 :])
+    assert load_wav(streamed, 22050).shape == wav.shape
