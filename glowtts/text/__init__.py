@@ -16,7 +16,13 @@ load lazily, on the first phoneme conversion.
 
 from glowtts.text.blanks import intersperse, remove_blanks, strip_blank_durations
 from glowtts.text.cleaners import CLEANERS, clean_text, get_cleaner
-from glowtts.text.frontend import EmptyTextError, Frontend, build_frontend, resolve_conf
+from glowtts.text.frontend import (
+    EmptyTextError,
+    Frontend,
+    UnknownTextError,
+    build_frontend,
+    resolve_conf,
+)
 from glowtts.text.token_list import BLANK, BLANK_ID, UNK, UNK_ID, TokenList
 from glowtts.text.tokenizers import TOKENIZERS, get_tokenizer_class, train_bpe
 
@@ -25,6 +31,7 @@ __all__ = [
     "BLANK_ID",
     "CLEANERS",
     "EmptyTextError",
+    "UnknownTextError",
     "Frontend",
     "TOKENIZERS",
     "TokenList",

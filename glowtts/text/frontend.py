@@ -54,6 +54,10 @@ class EmptyTextError(ValueError):
     """The text of an utterance is empty after cleaning."""
 
 
+class UnknownTextError(EmptyTextError):
+    """Every speakable token of a text is outside the voice's token list: nothing to say."""
+
+
 def resolve_conf(conf: dict[str, Any] | None) -> dict[str, Any]:
     """Fill defaults into a ``text:`` section and reject unknown keys (names the valid ones)."""
     conf = copy.deepcopy(dict(conf or {}))
@@ -155,11 +159,29 @@ class Frontend:
         """Token ids of ``text`` WITHOUT blanks (what ``dump/<set>/token`` holds).
 
         Unknown characters map to ``<unk>`` (id 1) with a warning counting them.
+
+        Raises:
+            UnknownTextError: no token with a letter or digit is known to the voice (the
+                model would render only ``<unk>``, i.e. noise); the message lists them.
         """
         ids, unknown = self.convert(text, utt)
         if unknown:
+            unk = self.token_list.unk_id
+            if not any(i != unk and _speaks(t) for t, i in zip(self.tokenize(text), ids)):
+                raise UnknownTextError(
+                    f"utterance {utt or '<unnamed>'}: the voice knows none of the letters of "
+                    f"{text!r} (unknown: {' '.join(repr(t) for t in unknown)}); "
+                    + self._inventory()
+                )
             warn_unknown(utt, unknown)
         return ids
+
+    def _inventory(self) -> str:
+        """What the voice can read, for error messages."""
+        if self.token_type == "char":
+            known = "".join(t for t in self.token_list.tokens[2:] if _speaks(t))
+            return f"it knows: {known!r}"
+        return f"its {self.token_type} tokens are listed in tokens.txt beside frontend.yaml"
 
     def add_blanks(self, ids: list[int]) -> list[int]:
         """Intersperse blanks when ``add_blank`` is on (``2n + 1`` ids), else ``ids``."""
@@ -249,6 +271,11 @@ class Frontend:
         with open(path, encoding="utf-8") as f:
             conf = yaml.safe_load(f) or {}
         return cls(conf, base_dir=os.path.dirname(os.path.abspath(path)))
+
+
+def _speaks(token: str) -> bool:
+    # letters, digits or phones make sound; white space and punctuation only pause
+    return any(ch.isalnum() for ch in token)
 
 
 def warn_unknown(utt: str | None, unknown: Counter) -> None:

@@ -160,3 +160,14 @@ def test_plot_utterance_writes_png(syn, tmp_path):
     (utt,) = syn.synthesize(["One. " * 3], vocode=False)
     plot_utterance(utt, tmp_path / "u.png")
     assert (tmp_path / "u.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_text_of_only_unknown_characters_is_an_error(syn):
+    """Text whose every letter is outside the voice's token list would be rendered as <unk>
+    noise: an error that lists the unknown characters and what the voice can read."""
+    from glowtts.text import UnknownTextError
+
+    with pytest.raises(UnknownTextError, match=r"'\\u4e2d' '\\u6587'|'中' '文'") as err:
+        syn.mel("\u4e2d\u6587, \u4e2d!")
+    assert "it knows: 'abc" in str(err.value)
+    assert isinstance(err.value, EmptyTextError)  # callers catching empty text catch this too
