@@ -21,6 +21,7 @@ from tqdm import tqdm
 from glowtts.audio.features import MelConfig, logmel
 from glowtts.audio.io import AudioError, load_wav
 from glowtts.audio.stats import RunningStats, save_stats
+from glowtts.data.kaldi import DataDirError, TableNotFoundError, read_table
 
 __all__ = ["ExtractResult", "FeatureError", "extract_feats", "compute_stats", "iter_wavs"]
 
@@ -40,23 +41,13 @@ class ExtractResult:
 
 def _read_table(path: str | Path) -> list[tuple[str, str]]:
     """``key value`` lines in file order (value = rest of line), rejecting repeated keys."""
-    out: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.strip().split(maxsplit=1)
-            if not parts:
-                continue
-            if len(parts) < 2:
-                raise FeatureError(f"{path}: line {lineno}: '{parts[0]}' has no wav path")
-            if parts[0] in seen:
-                raise FeatureError(
-                    f"{path}: line {lineno}: utterance '{parts[0]}' repeats line "
-                    f"{seen[parts[0]]}; run utils/fix_data_dir.sh on the data dir"
-                )
-            seen[parts[0]] = lineno
-            out.append((parts[0], parts[1].strip()))
-    return out
+    try:
+        table = read_table(path, hint="; run utils/fix_data_dir.sh on the data dir")
+    except TableNotFoundError:
+        raise  # an OSError, as before
+    except DataDirError as e:
+        raise FeatureError(str(e)) from None
+    return list(table.items())
 
 
 def _strip_rspecifier(path: str) -> str:

@@ -21,28 +21,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from glowtts.data.kaldi import read_fields
 from glowtts.text.blanks import intersperse
 
 logger = logging.getLogger(__name__)
-
-
-def read_kv(path: str | Path, *, n_fields: int | None = None) -> dict[str, list[str]]:
-    """Read a Kaldi-style ``key value...`` file into ``{key: [fields]}``.
-
-    Raises ``ValueError`` naming the file and line on duplicates or malformed lines.
-    """
-    out: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if n_fields is not None and len(parts) - 1 != n_fields:
-                raise ValueError(f"{path}:{n}: expected 'key' + {n_fields} field(s), got {line!r}")
-            if parts[0] in out:
-                raise ValueError(f"{path}:{n}: duplicate key {parts[0]!r}")
-            out[parts[0]] = parts[1:]
-    return out
 
 
 def read_token_list(path: str | Path) -> list[str]:
@@ -64,7 +46,7 @@ def read_spk_list(path: str | Path) -> list[str]:
 
 def make_spk_list(utt2spk: str | Path) -> list[str]:
     """Sorted unique speakers of a ``utt2spk`` file."""
-    return sorted({v[0] for v in read_kv(utt2spk, n_fields=1).values()})
+    return sorted({v[0] for v in read_fields(utt2spk, n_fields=1).values()})
 
 
 class TTSDataset(Dataset):
@@ -106,8 +88,8 @@ class TTSDataset(Dataset):
                     "stages for this set first"
                 )
         self.add_blank = add_blank
-        feats_scp = read_kv(scp, n_fields=1)
-        tokens = read_kv(tok)
+        feats_scp = read_fields(scp, n_fields=1)
+        tokens = read_fields(tok)
         keys = set(feats_scp) & set(tokens)
         self.spk2id: dict[str, int] | None = None
         utt2spk_map: dict[str, str] = {}
@@ -115,7 +97,7 @@ class TTSDataset(Dataset):
             if spk_list is None:
                 raise ValueError("TTSDataset: utt2spk given without a speaker list")
             self.spk2id = {s: i for i, s in enumerate(spk_list)}
-            utt2spk_map = {k: v[0] for k, v in read_kv(utt2spk, n_fields=1).items()}
+            utt2spk_map = {k: v[0] for k, v in read_fields(utt2spk, n_fields=1).items()}
             keys &= set(utt2spk_map)
         n_all = len(set(feats_scp) | set(tokens) | set(utt2spk_map))
         if len(keys) < n_all:
@@ -128,7 +110,7 @@ class TTSDataset(Dataset):
             )
         frames_file = self.dump_dir / "utt2num_frames"
         if frames_file.is_file():
-            n_frames = {k: int(v[0]) for k, v in read_kv(frames_file, n_fields=1).items()}
+            n_frames = {k: int(v[0]) for k, v in read_fields(frames_file, n_fields=1).items()}
             missing = keys - set(n_frames)
         else:
             n_frames, missing = {}, keys
