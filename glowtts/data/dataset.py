@@ -79,25 +79,70 @@ class TTSDataset(Dataset):
         squeeze: int = 1,
     ) -> None:
         self.dump_dir = Path(dump_dir)
-        scp = self.dump_dir / "feats.scp"
-        tok = self.dump_dir / "token"
+        self.add_blank = add_blank
+        scp, tok = self._required_files()
+        feats_scp = read_fields(scp, n_fields=1)
+        tokens = read_fields(tok)
+        self.spk2id: dict[str, int] | None = None
+        utt2spk_map: dict[str, list[str]] = {}
+        if utt2spk is not None:
+            if spk_list is None:
+                raise ValueError("TTSDataset: utt2spk given without a speaker list")
+            self.spk2id = {s: i for i, s in enumerate(spk_list)}
+            utt2spk_map = read_fields(utt2spk, n_fields=1)
+        keys = self._common_keys(feats_scp, tokens, utt2spk_map, utt2spk is not None)
+        n_frames = self._frame_counts(scp, keys)
+
+        self.utt_ids: list[str] = []
+        self._tokens: list[np.ndarray] = []
+        self._spk: list[int] = []
+        self.feat_lengths: list[int] = []
+        self.token_lengths: list[int] = []
+        self._scp: dict[str, str] = {}
+        too_short = 0
+        for k in sorted(keys):
+            ids = self._token_ids(tok, k, tokens[k], n_vocab)
+            if n_frames[k] // squeeze * squeeze < min_frames_per_token * len(ids):
+                too_short += 1
+                continue
+            if self.spk2id is not None:
+                self._spk.append(self._speaker_id(utt2spk, k, utt2spk_map[k][0]))
+            self.utt_ids.append(k)
+            self._tokens.append(np.asarray(ids, dtype=np.int64))
+            self.feat_lengths.append(n_frames[k])
+            self.token_lengths.append(len(ids))
+            self._scp[k] = feats_scp[k][0]
+        if too_short:
+            logger.warning(
+                "%s: %d utterances have fewer frames than tokens and are dropped",
+                self.dump_dir,
+                too_short,
+            )
+        if not self.utt_ids:
+            raise ValueError(f"{self.dump_dir}: no usable utterances")
+        self._loader = None
+
+    def _required_files(self) -> tuple[Path, Path]:
+        """``feats.scp`` and ``token`` of the dump dir; a missing one names the stage to run."""
+        scp, tok = self.dump_dir / "feats.scp", self.dump_dir / "token"
         for p in (scp, tok):
             if not p.is_file():
                 raise FileNotFoundError(
                     f"{p} not found: run the feature (stage 1) and tokenisation (stage 2) "
                     "stages for this set first"
                 )
-        self.add_blank = add_blank
-        feats_scp = read_fields(scp, n_fields=1)
-        tokens = read_fields(tok)
+        return scp, tok
+
+    def _common_keys(
+        self,
+        feats_scp: dict[str, list[str]],
+        tokens: dict[str, list[str]],
+        utt2spk_map: dict[str, list[str]],
+        with_spk: bool,
+    ) -> set[str]:
+        """Utterances with feats, tokens (and a speaker); the others are counted in a warning."""
         keys = set(feats_scp) & set(tokens)
-        self.spk2id: dict[str, int] | None = None
-        utt2spk_map: dict[str, str] = {}
-        if utt2spk is not None:
-            if spk_list is None:
-                raise ValueError("TTSDataset: utt2spk given without a speaker list")
-            self.spk2id = {s: i for i, s in enumerate(spk_list)}
-            utt2spk_map = {k: v[0] for k, v in read_fields(utt2spk, n_fields=1).items()}
+        if with_spk:
             keys &= set(utt2spk_map)
         n_all = len(set(feats_scp) | set(tokens) | set(utt2spk_map))
         if len(keys) < n_all:
@@ -106,8 +151,12 @@ class TTSDataset(Dataset):
                 self.dump_dir,
                 n_all - len(keys),
                 n_all,
-                " or a speaker" if utt2spk is not None else "",
+                " or a speaker" if with_spk else "",
             )
+        return keys
+
+    def _frame_counts(self, scp: Path, keys: set[str]) -> dict[str, int]:
+        """``T_mel`` per utterance from ``utt2num_frames``, or from the arks where it lacks them."""
         frames_file = self.dump_dir / "utt2num_frames"
         if frames_file.is_file():
             n_frames = {k: int(v[0]) for k, v in read_fields(frames_file, n_fields=1).items()}
@@ -123,55 +172,33 @@ class TTSDataset(Dataset):
             lazy = kaldiio.load_scp(str(scp))
             for k in missing:
                 n_frames[k] = int(lazy[k].shape[0])
+        return n_frames
 
-        self.utt_ids: list[str] = []
-        self._tokens: list[np.ndarray] = []
-        self._spk: list[int] = []
-        self.feat_lengths: list[int] = []
-        self.token_lengths: list[int] = []
-        self._scp: dict[str, str] = {}
-        too_short = 0
-        for k in sorted(keys):
-            try:
-                ids = [int(x) for x in tokens[k]]
-            except ValueError as e:
-                raise ValueError(f"{tok}: utterance {k}: non-integer token id ({e})") from None
-            if not ids:
-                raise ValueError(f"{tok}: utterance {k} has no tokens (empty text?)")
-            bad = [i for i in ids if i < 0 or i >= n_vocab]
-            if bad:
-                raise ValueError(
-                    f"{tok}: utterance {k} has token id {bad[0]} outside the token list "
-                    f"(n_vocab={n_vocab}); was it tokenised with a different tokens.txt?"
-                )
-            if add_blank:
-                ids = intersperse(ids, blank_id=0)
-            t_mel = n_frames[k] // squeeze * squeeze
-            if t_mel < min_frames_per_token * len(ids):
-                too_short += 1
-                continue
-            if self.spk2id is not None:
-                spk = utt2spk_map[k]
-                if spk not in self.spk2id:
-                    raise ValueError(
-                        f"{utt2spk}: speaker {spk!r} of {k} is not in the speaker list "
-                        f"({len(self.spk2id)} speakers)"
-                    )
-                self._spk.append(self.spk2id[spk])
-            self.utt_ids.append(k)
-            self._tokens.append(np.asarray(ids, dtype=np.int64))
-            self.feat_lengths.append(n_frames[k])
-            self.token_lengths.append(len(ids))
-            self._scp[k] = feats_scp[k][0]
-        if too_short:
-            logger.warning(
-                "%s: %d utterances have fewer frames than tokens and are dropped",
-                self.dump_dir,
-                too_short,
+    def _token_ids(self, tok: Path, utt: str, fields: list[str], n_vocab: int) -> list[int]:
+        """Checked token ids of ``utt`` (``(T_text,)``, blanks interspersed with ``add_blank``)."""
+        try:
+            ids = [int(x) for x in fields]
+        except ValueError as e:
+            raise ValueError(f"{tok}: utterance {utt}: non-integer token id ({e})") from None
+        if not ids:
+            raise ValueError(f"{tok}: utterance {utt} has no tokens (empty text?)")
+        bad = [i for i in ids if i < 0 or i >= n_vocab]
+        if bad:
+            raise ValueError(
+                f"{tok}: utterance {utt} has token id {bad[0]} outside the token list "
+                f"(n_vocab={n_vocab}); was it tokenised with a different tokens.txt?"
             )
-        if not self.utt_ids:
-            raise ValueError(f"{self.dump_dir}: no usable utterances")
-        self._loader = None
+        return intersperse(ids, blank_id=0) if self.add_blank else ids
+
+    def _speaker_id(self, utt2spk: str | Path | None, utt: str, spk: str) -> int:
+        """The embedding id of ``utt``'s speaker ``spk``; one outside the list is an error."""
+        assert self.spk2id is not None
+        if spk not in self.spk2id:
+            raise ValueError(
+                f"{utt2spk}: speaker {spk!r} of {utt} is not in the speaker list "
+                f"({len(self.spk2id)} speakers)"
+            )
+        return self.spk2id[spk]
 
     def __len__(self) -> int:
         return len(self.utt_ids)
