@@ -1,4 +1,4 @@
-"""Text-to-mel dataset over a dump dir: ``feats.scp`` (kaldiio) + ``token`` (+ ``utt2spk``).
+"""Text-to-mel dataset over a dump dir: ``feats.scp`` (numeric arks) + ``token`` (+ ``utt2spk``).
 
 A dump dir written by stages 1-2 holds::
 
@@ -13,15 +13,14 @@ each read only what they serve.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import kaldiio
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from glowtts.data.kaldi import read_fields
+from glowtts.data.kaldi import FeatsReader, read_fields
 from glowtts.text.blanks import intersperse
 
 logger = logging.getLogger(__name__)
@@ -62,6 +61,9 @@ class TTSDataset(Dataset):
             of ``squeeze``) is below ``min_frames_per_token * T_text`` (MAS needs at
             least one frame per token).
         squeeze: the model's time squeeze factor (frames are trimmed to a multiple of it).
+        allow_pipes, allow_pickle: read ``feats.scp`` entries that are commands and ark
+            records that are pickles (refused by default: see
+            :class:`~glowtts.data.kaldi.FeatsReader`). Only for files you trust.
 
     Items are dicts: ``utt_id`` str, ``tokens`` (T_text,) long, ``feats`` (T_mel, n_mels)
     float32, ``spk`` int or absent.
@@ -77,11 +79,13 @@ class TTSDataset(Dataset):
         spk_list: Sequence[str] | None = None,
         min_frames_per_token: int = 1,
         squeeze: int = 1,
+        allow_pipes: bool = False,
+        allow_pickle: bool = False,
     ) -> None:
         self.dump_dir = Path(dump_dir)
         self.add_blank = add_blank
         scp, tok = self._required_files()
-        feats_scp = read_fields(scp, n_fields=1)
+        feats = FeatsReader(scp, allow_pipes=allow_pipes, allow_pickle=allow_pickle)
         tokens = read_fields(tok)
         self.spk2id: dict[str, int] | None = None
         utt2spk_map: dict[str, list[str]] = {}
@@ -90,15 +94,14 @@ class TTSDataset(Dataset):
                 raise ValueError("TTSDataset: utt2spk given without a speaker list")
             self.spk2id = {s: i for i, s in enumerate(spk_list)}
             utt2spk_map = read_fields(utt2spk, n_fields=1)
-        keys = self._common_keys(feats_scp, tokens, utt2spk_map, utt2spk is not None)
-        n_frames = self._frame_counts(scp, keys)
+        keys = self._common_keys(feats, tokens, utt2spk_map, utt2spk is not None)
+        n_frames = self._frame_counts(feats, keys)
 
         self.utt_ids: list[str] = []
         self._tokens: list[np.ndarray] = []
         self._spk: list[int] = []
         self.feat_lengths: list[int] = []
         self.token_lengths: list[int] = []
-        self._scp: dict[str, str] = {}
         too_short = 0
         for k in sorted(keys):
             ids = self._token_ids(tok, k, tokens[k], n_vocab)
@@ -111,7 +114,6 @@ class TTSDataset(Dataset):
             self._tokens.append(np.asarray(ids, dtype=np.int64))
             self.feat_lengths.append(n_frames[k])
             self.token_lengths.append(len(ids))
-            self._scp[k] = feats_scp[k][0]
         if too_short:
             logger.warning(
                 "%s: %d utterances have fewer frames than tokens and are dropped",
@@ -120,7 +122,7 @@ class TTSDataset(Dataset):
             )
         if not self.utt_ids:
             raise ValueError(f"{self.dump_dir}: no usable utterances")
-        self._loader = None
+        self._feats = feats
 
     def _required_files(self) -> tuple[Path, Path]:
         """``feats.scp`` and ``token`` of the dump dir; a missing one names the stage to run."""
@@ -135,16 +137,16 @@ class TTSDataset(Dataset):
 
     def _common_keys(
         self,
-        feats_scp: dict[str, list[str]],
+        feats: Mapping[str, object],
         tokens: dict[str, list[str]],
         utt2spk_map: dict[str, list[str]],
         with_spk: bool,
     ) -> set[str]:
         """Utterances with feats, tokens (and a speaker); the others are counted in a warning."""
-        keys = set(feats_scp) & set(tokens)
+        keys = set(feats) & set(tokens)
         if with_spk:
             keys &= set(utt2spk_map)
-        n_all = len(set(feats_scp) | set(tokens) | set(utt2spk_map))
+        n_all = len(set(feats) | set(tokens) | set(utt2spk_map))
         if len(keys) < n_all:
             logger.warning(
                 "%s: %d of %d utterances lack feats, tokens%s and are dropped",
@@ -155,7 +157,7 @@ class TTSDataset(Dataset):
             )
         return keys
 
-    def _frame_counts(self, scp: Path, keys: set[str]) -> dict[str, int]:
+    def _frame_counts(self, feats: FeatsReader, keys: set[str]) -> dict[str, int]:
         """``T_mel`` per utterance from ``utt2num_frames``, or from the arks where it lacks them."""
         frames_file = self.dump_dir / "utt2num_frames"
         if frames_file.is_file():
@@ -169,9 +171,8 @@ class TTSDataset(Dataset):
                 self.dump_dir,
                 len(missing),
             )
-            lazy = kaldiio.load_scp(str(scp))
             for k in missing:
-                n_frames[k] = int(lazy[k].shape[0])
+                n_frames[k] = int(feats[k].shape[0])
         return n_frames
 
     def _token_ids(self, tok: Path, utt: str, fields: list[str], n_vocab: int) -> list[int]:
@@ -204,8 +205,8 @@ class TTSDataset(Dataset):
         return len(self.utt_ids)
 
     def _load(self, utt: str) -> np.ndarray:
-        # kaldiio.load_mat opens the ark per call: safe in forked workers, no shared fds.
-        return kaldiio.load_mat(self._scp[utt])
+        # FeatsReader opens the ark per call: safe in forked workers, no shared fds.
+        return self._feats[utt]
 
     def __getitem__(self, i: int) -> dict:
         utt = self.utt_ids[i]

@@ -10,7 +10,12 @@ so a reader (or a crash at any instant) sees the old file or the complete new on
 Format errors raise :class:`DataDirError` naming the file and line; a missing file raises
 :class:`TableNotFoundError` (both a ``DataDirError`` and a ``FileNotFoundError``).
 
-This module is a leaf (stdlib only), so every layer may import it.
+Feature matrices are read through :class:`FeatsReader`, which refuses scp entries that are
+commands and ark records that are pickles (kaldiio would run / unpickle them) unless the
+caller opts in.
+
+This module is a leaf (stdlib; numpy and kaldiio imported only to read features), so every
+layer may import it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "DataDirError",
@@ -39,6 +47,7 @@ __all__ = [
     "fsync_dir",
     "c_sorted",
     "utt2spk_to_spk2utt",
+    "FeatsReader",
 ]
 
 Value = str | Iterable[object]
@@ -252,3 +261,137 @@ def fsync_dir(d: str | Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------- feature matrices (feats.scp)
+
+# Record headers kaldiio reads that hold numbers only: Kaldi binary float/double matrices and
+# vectors (plain or compressed), text matrices, and .npy records (np.load refuses pickles).
+_BINARY_NUMERIC = (b"FM", b"DM", b"FV", b"DV", b"CM")
+_UNSAFE_HINT = "if you trust this file"
+
+
+def _is_pipe(spec: str) -> bool:
+    return spec.endswith("|") or spec.startswith("|")
+
+
+def _split_spec(spec: str) -> tuple[str, int]:
+    """``ark:offset[range]`` -> ``(ark, offset)`` (offset 0 when absent)."""
+    if spec.endswith("]") and "[" in spec:
+        spec = spec[: spec.rindex("[")]
+    name, sep, offset = spec.rpartition(":")
+    if sep and offset.isdigit():
+        return name, int(offset)
+    return spec, 0
+
+
+def _record_kind(head: bytes) -> str:
+    """What a record starting with ``head`` holds: ``numeric``, ``pickle`` or ``other``."""
+    if head[:2] == b"\0B":
+        return "numeric" if head[2:4] in _BINARY_NUMERIC else "other"
+    if head[:3] == b"NPY" or head.lstrip()[:1] == b"[":
+        return "numeric"
+    return "pickle" if head[:3] == b"PKL" else "other"
+
+
+class FeatsReader(Mapping):
+    """Lazy per-utterance feature matrices of a ``feats.scp`` (``utt ark:offset`` lines).
+
+    ``reader[utt]`` reads one ``(T, D)`` matrix (as stored: float32 for our arks) and opens
+    the ark per call, so it is safe in forked DataLoader workers. Only numeric records are
+    read: an scp entry that is a command (``... |``) and an ark record that is a pickle (which
+    kaldiio would unpickle, running any code in it) or audio are refused, with the file, line
+    and utterance named, unless the caller opts in with ``allow_pipes`` / ``allow_pickle``.
+
+    Raises:
+        DataDirError: a malformed scp line or a pipe entry (at construction); a refused record
+            (when read).
+    """
+
+    def __init__(
+        self, scp: str | Path, *, allow_pipes: bool = False, allow_pickle: bool = False
+    ) -> None:
+        self.scp = Path(scp)
+        self.allow_pickle = allow_pickle
+        self._lines = _unique_lines(self.scp, False, False, None, "")
+        for ln in self._lines.values():
+            if _is_pipe(ln.rest):
+                if not allow_pipes:
+                    raise DataDirError(
+                        f"{self._where(ln)} is a command ('{ln.rest}'): glowtts does not run "
+                        "commands found in data files. Write the features to an ark "
+                        "(stage 1) or opt in with allow_pipes=True " + _UNSAFE_HINT
+                    )
+            elif len(ln.rest.split()) != 1:
+                raise DataDirError(
+                    f"{self.scp}: line {ln.lineno}: expected 'key' + 1 field(s), "
+                    f"got '{ln.key} {ln.rest}'"
+                )
+
+    def _where(self, ln: Line) -> str:
+        return f"{self.scp}: line {ln.lineno}: utterance '{ln.key}'"
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines)
+
+    def __getitem__(self, utt: str) -> np.ndarray:
+        return self._load(self._lines[utt], None)
+
+    def spec(self, utt: str) -> str:
+        """The scp value of ``utt`` (``ark:offset``)."""
+        return self._lines[utt].rest
+
+    def iter_items(self) -> Iterator[tuple[str, np.ndarray]]:
+        """``(utt, matrix)`` in scp order, each ark opened once (for a full pass: statistics)."""
+        fds: dict[str, IO[bytes]] = {}
+        try:
+            for ln in self._lines.values():
+                yield ln.key, self._load(ln, fds)
+        finally:
+            for f in fds.values():
+                f.close()
+
+    def _load(self, ln: Line, fds: dict[str, IO[bytes]] | None) -> np.ndarray:
+        import kaldiio
+        import numpy as np
+
+        if not _is_pipe(ln.rest):  # a pipe got here only with allow_pipes
+            self._check_record(ln, fds)
+        mat = kaldiio.load_mat(ln.rest, fd_dict=fds)
+        if not isinstance(mat, np.ndarray) or mat.dtype.kind not in "fiu":
+            raise DataDirError(
+                f"{self._where(ln)} ({ln.rest}) holds {type(mat).__name__}, not a numeric "
+                "matrix; re-extract the features (stage 1)"
+            )
+        return mat
+
+    def _check_record(self, ln: Line, fds: dict[str, IO[bytes]] | None) -> None:
+        """Refuse a record that is not numbers, reading only its first bytes."""
+        ark, offset = _split_spec(ln.rest)
+        if fds is not None and ark in fds:
+            f = fds[ark]
+        else:
+            f = open(ark, "rb")  # noqa: SIM115 - kept open in fds or closed below
+            if fds is not None:
+                fds[ark] = f
+        try:
+            f.seek(offset)
+            kind = _record_kind(f.read(8))
+        finally:
+            if fds is None:
+                f.close()
+        if kind == "numeric" or (kind == "pickle" and self.allow_pickle):
+            return
+        if kind == "pickle":
+            raise DataDirError(
+                f"{self._where(ln)} ({ln.rest}) is a pickled record: glowtts does not "
+                "unpickle feature files (it can run any code). Re-extract the features "
+                "(stage 1) or opt in with allow_pickle=True " + _UNSAFE_HINT
+            )
+        raise DataDirError(
+            f"{self._where(ln)} ({ln.rest}) is not a numeric matrix record (audio or an "
+            "unknown format); re-extract the features (stage 1)"
+        )

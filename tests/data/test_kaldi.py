@@ -122,3 +122,121 @@ def test_atomic_write_replaces_or_keeps_old(tmp_path) -> None:
     with pytest.raises(ValueError, match="mode"):
         with kaldi.atomic_open(p, "a"):
             pass
+
+
+# ---------------------------------------------------------------- FeatsReader: numbers only
+
+
+def _write_ark(tmp_path, mats: dict) -> tuple:
+    import kaldiio
+
+    ark, scp = tmp_path / "feats.ark", tmp_path / "feats.scp"
+    with kaldiio.WriteHelper(f"ark,scp:{ark},{scp}") as w:
+        for k, m in mats.items():
+            w(k, m)
+    return ark, scp
+
+
+def test_feats_reader_loads_float_matrices_like_kaldiio(tmp_path) -> None:
+    import kaldiio
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    mats = {f"u{i}": rng.normal(size=(5 + i, 3)).astype(np.float32) for i in range(4)}
+    mats["u9"] = rng.normal(size=(2, 3))  # float64 is numeric too
+    _, scp = _write_ark(tmp_path, mats)
+    reader = kaldi.FeatsReader(scp)
+    assert list(reader) == list(mats) and len(reader) == len(mats)
+    ref = kaldiio.load_scp(str(scp))
+    for k, m in mats.items():
+        got = reader[k]
+        assert got.dtype == m.dtype and np.array_equal(got, m) and np.array_equal(got, ref[k])
+    seq = dict(reader.iter_items())
+    assert list(seq) == list(mats)
+    assert all(np.array_equal(seq[k], m) for k, m in mats.items())
+    # a range suffix (kaldiio's ark:offset[rows]) reads the same rows
+    (tmp_path / "r.scp").write_text(f"u1 {reader.spec('u1')}[1:2]\n")
+    assert np.array_equal(kaldi.FeatsReader(tmp_path / "r.scp")["u1"], mats["u1"][1:3])
+
+
+def test_feats_reader_refuses_pipe_without_running_it(tmp_path) -> None:
+    import numpy as np
+
+    _, scp = _write_ark(tmp_path, {"u1": np.zeros((2, 3), np.float32)})
+    flag = tmp_path / "PIPE_RAN"
+    with open(scp, "a") as f:
+        f.write(f"u2 touch {flag} |\n")
+    with pytest.raises(DataDirError, match=r"feats.scp: line 2: utterance 'u2' is a command") as e:
+        kaldi.FeatsReader(scp)
+    assert "allow_pipes=True" in str(e.value)
+    assert not flag.exists()
+    # a leading pipe is a command too
+    scp.write_text(f"u3 | touch {flag}\n")
+    with pytest.raises(DataDirError, match="allow_pipes"):
+        kaldi.FeatsReader(scp)
+    assert not flag.exists()
+    # opting in runs it (the explicit, trusted case)
+    reader = kaldi.FeatsReader(scp, allow_pipes=True)
+    with pytest.raises(Exception):  # noqa: B017 - touch writes no matrix; it only must run
+        reader["u3"]
+    assert flag.exists()
+
+
+class _Evil:
+    """Unpickling this creates the file named in it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _write_pickle_record(tmp_path, name: str, obj) -> tuple:
+    import pickle
+
+    ark, scp = tmp_path / f"{name}.ark", tmp_path / f"{name}.scp"
+    head = f"{name} ".encode()
+    ark.write_bytes(head + b"PKL" + pickle.dumps(obj))
+    scp.write_text(f"{name} {ark}:{len(head)}\n")
+    return ark, scp
+
+
+def test_feats_reader_refuses_pickled_record_without_unpickling(tmp_path) -> None:
+    import kaldiio
+    import numpy as np
+
+    flag = tmp_path / "UNPICKLED"
+    _, scp = _write_pickle_record(tmp_path, "evil", _Evil(str(flag)))
+    reader = kaldi.FeatsReader(scp)  # the scp itself is well formed
+    with pytest.raises(DataDirError, match=r"evil.scp: line 1: utterance 'evil' .*pickled") as e:
+        reader["evil"]
+    assert "allow_pickle=True" in str(e.value)
+    with pytest.raises(DataDirError, match="pickled"):
+        list(reader.iter_items())
+    assert not flag.exists()
+    # kaldiio's own pickle writer is refused the same way; opting in reads it
+    ark, scp2 = tmp_path / "k.ark", tmp_path / "k.scp"
+    m = np.ones((2, 3), np.float32)
+    kaldiio.save_ark(str(ark), {"k": m}, scp=str(scp2), write_function="pickle")
+    with pytest.raises(DataDirError, match="pickled"):
+        kaldi.FeatsReader(scp2)["k"]
+    assert np.array_equal(kaldi.FeatsReader(scp2, allow_pickle=True)["k"], m)
+
+
+def test_feats_reader_refuses_audio_records_and_bad_lines(tmp_path) -> None:
+    import numpy as np
+
+    ark = tmp_path / "a.ark"
+    ark.write_bytes(b"w RIFF....WAVEfmt ")
+    (tmp_path / "a.scp").write_text(f"w {ark}:2\n")
+    with pytest.raises(DataDirError, match="line 1: utterance 'w' .*not a numeric matrix"):
+        kaldi.FeatsReader(tmp_path / "a.scp")["w"]
+    _, scp = _write_ark(tmp_path, {"u1": np.zeros((2, 3), np.float32)})
+    good = scp.read_text()
+    scp.write_text(good + "u1 x.ark:3\n")
+    with pytest.raises(DataDirError, match="line 2: key 'u1' repeats line 1"):
+        kaldi.FeatsReader(scp)
+    scp.write_text(good + "u2 a b\n")
+    with pytest.raises(DataDirError, match="line 2: expected 'key' \\+ 1 field"):
+        kaldi.FeatsReader(scp)
