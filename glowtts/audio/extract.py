@@ -21,6 +21,7 @@ from tqdm import tqdm
 from glowtts.audio.features import MelConfig, logmel
 from glowtts.audio.io import AudioError, load_wav
 from glowtts.audio.stats import RunningStats, save_stats
+from glowtts.data.kaldi import DataDirError, FeatsReader, TableNotFoundError, read_table
 
 __all__ = ["ExtractResult", "FeatureError", "extract_feats", "compute_stats", "iter_wavs"]
 
@@ -40,23 +41,13 @@ class ExtractResult:
 
 def _read_table(path: str | Path) -> list[tuple[str, str]]:
     """``key value`` lines in file order (value = rest of line), rejecting repeated keys."""
-    out: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.strip().split(maxsplit=1)
-            if not parts:
-                continue
-            if len(parts) < 2:
-                raise FeatureError(f"{path}: line {lineno}: '{parts[0]}' has no wav path")
-            if parts[0] in seen:
-                raise FeatureError(
-                    f"{path}: line {lineno}: utterance '{parts[0]}' repeats line "
-                    f"{seen[parts[0]]}; run utils/fix_data_dir.sh on the data dir"
-                )
-            seen[parts[0]] = lineno
-            out.append((parts[0], parts[1].strip()))
-    return out
+    try:
+        table = read_table(path, hint="; run utils/fix_data_dir.sh on the data dir")
+    except TableNotFoundError:
+        raise  # an OSError, as before
+    except DataDirError as e:
+        raise FeatureError(str(e)) from None
+    return list(table.items())
 
 
 def _strip_rspecifier(path: str) -> str:
@@ -208,12 +199,19 @@ def extract_feats(
 
 
 def compute_stats(
-    feats_scps: Sequence[str | Path], out: str | Path, progress: bool = True
+    feats_scps: Sequence[str | Path],
+    out: str | Path,
+    progress: bool = True,
+    *,
+    allow_pipes: bool = False,
+    allow_pickle: bool = False,
 ) -> RunningStats:
     """Mean and standard deviation per dimension over all frames of the scps.
 
     Writes ``out`` (``stats.npy``, float64 ``(2, D)`` = ``[mean; std]``) and ``stats.json``
-    with the counts beside it.
+    with the counts beside it. Only numeric ark records are read: pipe entries and pickled
+    records are refused unless ``allow_pipes`` / ``allow_pickle`` (see
+    :class:`~glowtts.data.kaldi.FeatsReader`).
     """
     stats = RunningStats()
     for scp in feats_scps:
@@ -221,7 +219,7 @@ def compute_stats(
         if not Path(scp).is_file():
             raise FileNotFoundError(f"features scp '{scp}' does not exist; run stage 1 first")
         for utt, mat in tqdm(
-            kaldiio.load_scp_sequential(scp),
+            FeatsReader(scp, allow_pipes=allow_pipes, allow_pickle=allow_pickle).iter_items(),
             desc=f"stats {Path(scp).name}",
             unit="utt",
             disable=not progress,

@@ -23,11 +23,22 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+
+from glowtts.data.kaldi import (
+    DataDirError,
+    Line,
+    atomic_write_text,
+    c_sorted,
+    format_table,
+    read_lines,
+    read_table,
+    utt2spk_to_spk2utt,
+    write_table,
+)
 
 __all__ = [
     "DataDirError",
@@ -52,75 +63,19 @@ UTT_FILES = ("text", "utt2spk", "segments", "feats.scp", "utt2num_frames", "utt2
 SPK_FILES = ("spk2gender",)
 
 
-class DataDirError(ValueError):
-    """A data dir or scp file that breaks the format; the message names file, line and fix."""
+# The old names of the Kaldi table helpers, kept for callers of this module.
+read_scp = read_table
+write_scp = write_table
 
 
-def _c_sorted(keys: Iterable[str]) -> list[str]:
-    # Kaldi sorts with LC_ALL=C, i.e. by bytes; for UTF-8 text that equals code-point order.
-    return sorted(keys, key=lambda k: k.encode("utf-8"))
+def read_scp_lines(path: str | Path) -> list[Line]:
+    """All non-blank lines of an scp-like file as ``(line_number, key, value)``, in file order."""
+    return list(read_lines(path))
 
 
-def read_scp_lines(path: str | Path) -> list[tuple[int, str, str]]:
-    """All non-blank lines of an scp-like file as ``(line_number, key, value)``, in file order.
-
-    ``value`` is the rest of the line after the first run of whitespace (may be ``""``).
-    """
-    path = Path(path)
-    if not path.exists() or path.is_dir():
-        raise DataDirError(f"'{path}' does not exist or is not a file")
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            parts = line.strip().split(maxsplit=1)
-            out.append((lineno, parts[0], parts[1].strip() if len(parts) > 1 else ""))
-    return out
-
-
-def read_scp(path: str | Path, *, allow_empty_value: bool = False) -> dict[str, str]:
-    """Read ``key value`` lines into an insertion-ordered dict.
-
-    Raises:
-        DataDirError: a repeated key or (unless ``allow_empty_value``) a key with no value; the
-            message names the file and line.
-    """
-    d: dict[str, str] = {}
-    first: dict[str, int] = {}
-    for lineno, key, value in read_scp_lines(path):
-        if key in d:
-            raise DataDirError(f"{path}: line {lineno}: key '{key}' repeats line {first[key]}")
-        if not value and not allow_empty_value:
-            raise DataDirError(f"{path}: line {lineno}: key '{key}' has no value")
-        d[key] = value
-        first[key] = lineno
-    return d
-
-
-def write_scp(
-    path: str | Path, items: Mapping[str, str] | Iterable[tuple[str, str]], sort: bool = True
-) -> None:
-    """Write ``key value`` lines (sorted by key in C order unless ``sort=False``), atomically."""
-    pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
-    if sort:
-        pairs.sort(key=lambda kv: kv[0].encode("utf-8"))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for k, v in pairs:
-            f.write(f"{k} {v}\n" if v != "" else f"{k}\n")
-    os.replace(tmp, path)
-
-
-def utt2spk_to_spk2utt(utt2spk: Mapping[str, str]) -> dict[str, list[str]]:
-    """Invert ``utt -> spk`` into ``spk -> [utt, ...]`` (speakers and utterances C-sorted)."""
-    spk2utt: dict[str, list[str]] = {}
-    for utt in _c_sorted(utt2spk):
-        spk2utt.setdefault(utt2spk[utt], []).append(utt)
-    return {spk: spk2utt[spk] for spk in _c_sorted(spk2utt)}
+def _spk2utt_table(utt2spk: Mapping[str, str]) -> dict[str, str]:
+    """The content of ``spk2utt`` for ``utt2spk``: speaker -> space-joined utterances."""
+    return {spk: " ".join(utts) for spk, utts in utt2spk_to_spk2utt(utt2spk).items()}
 
 
 def _fix_hint(d: Path) -> str:
@@ -157,8 +112,8 @@ def _compare_sets(name_a: str, a: Iterable[str], name_b: Path, b: Iterable[str])
     sa, sb = set(a), set(b)
     if sa == sb:
         return None
-    only_a = _c_sorted(sa - sb)
-    only_b = _c_sorted(sb - sa)
+    only_a = c_sorted(sa - sb)
+    only_b = c_sorted(sb - sa)
     msg = f"{name_b} and {name_a} have different utterances:"
     if only_a:
         msg += f" {len(only_a)} only in {name_a} (e.g. '{only_a[0]}')"
@@ -197,8 +152,7 @@ def validate_data_dir(
     utt2spk = _check_file(d / "utt2spk", problems, hint)
     utts = list(utt2spk)
     spk2utt_file = _check_file(d / "spk2utt", problems, hint)
-    expected = {s: " ".join(u) for s, u in utt2spk_to_spk2utt(utt2spk).items()}
-    if spk2utt_file != expected:
+    if spk2utt_file != _spk2utt_table(utt2spk):
         problems.append(
             f"{d}/spk2utt does not match {d}/utt2spk; regenerate it with "
             f"utils/utt2spk_to_spk2utt.sh {d}/utt2spk > {d}/spk2utt"
@@ -245,31 +199,14 @@ def validate_data_dir(
         problems.append(f"{d}/utt2spk is empty: the data dir has no utterances")
     if problems:
         raise DataDirError(f"invalid data dir {d}:\n  " + "\n  ".join(problems))
-    return _c_sorted(utts)
-
-
-def _load_tolerant(path: Path, removed: list[str], need_value: bool = True) -> dict[str, str]:
-    """Read keeping the first line of each key; repeated or value-less lines go to ``removed``."""
-    d: dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        lines = [ln.rstrip("\r\n") for ln in f]
-    for line in lines:
-        parts = line.strip().split(maxsplit=1)
-        if not parts:
-            continue
-        key, value = parts[0], parts[1].strip() if len(parts) > 1 else ""
-        if key in d or (need_value and not value):
-            removed.append(line)
-            continue
-        d[key] = value
-    return d
+    return c_sorted(utts)
 
 
 def _write_filtered(
     d: Path, name: str, data: Mapping[str, str], keep: set[str], removed: list[str]
 ) -> None:
     removed.extend(f"{k} {v}" for k, v in data.items() if k not in keep)
-    write_scp(d / name, {k: v for k, v in data.items() if k in keep})
+    write_table(d / name, {k: v for k, v in data.items() if k in keep})
 
 
 def fix_data_dir(data_dir: str | Path) -> tuple[int, int]:
@@ -298,7 +235,7 @@ def fix_data_dir(data_dir: str | Path) -> tuple[int, int]:
     for n in names:
         if n == "spk2utt":
             continue
-        data[n] = _load_tolerant(d / n, removed[n], need_value=True)
+        data[n] = read_table(d / n, tolerant=True, dropped=removed[n])
     before = len(data["utt2spk"])
     utt_files = [n for n in UTT_FILES if n in data]
     keep = set(data["utt2spk"])
@@ -323,7 +260,7 @@ def fix_data_dir(data_dir: str | Path) -> tuple[int, int]:
     for n in SPK_FILES:
         if n in data:
             _write_filtered(d, n, data[n], spks, removed[n])
-    write_scp(d / "spk2utt", {s: " ".join(u) for s, u in utt2spk_to_spk2utt(utt2spk).items()})
+    write_table(d / "spk2utt", _spk2utt_table(utt2spk))
     for n, lines in removed.items():
         if lines:
             (backup / f"{n}.removed").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -333,24 +270,24 @@ def fix_data_dir(data_dir: str | Path) -> tuple[int, int]:
 def _copy_filtered(src: Path, dst: Path, utts: Sequence[str]) -> None:
     keep = set(utts)
     dst.mkdir(parents=True, exist_ok=True)
-    utt2spk = {u: s for u, s in read_scp(src / "utt2spk").items() if u in keep}
+    utt2spk = {u: s for u, s in read_table(src / "utt2spk").items() if u in keep}
     for n in UTT_FILES:
         if (src / n).is_file():
-            data = read_scp(src / n, allow_empty_value=(n == "text"))
-            write_scp(dst / n, {k: v for k, v in data.items() if k in keep})
+            data = read_table(src / n, allow_empty_value=(n == "text"))
+            write_table(dst / n, {k: v for k, v in data.items() if k in keep})
     if (src / "wav.scp").is_file():
-        wav = read_scp(src / "wav.scp")
+        wav = read_table(src / "wav.scp")
         if (src / "segments").is_file():
-            segs = read_scp(src / "segments")
+            segs = read_table(src / "segments")
             recos = {segs[u].split()[0] for u in keep if u in segs}
-            write_scp(dst / "wav.scp", {k: v for k, v in wav.items() if k in recos})
+            write_table(dst / "wav.scp", {k: v for k, v in wav.items() if k in recos})
         else:
-            write_scp(dst / "wav.scp", {k: v for k, v in wav.items() if k in keep})
+            write_table(dst / "wav.scp", {k: v for k, v in wav.items() if k in keep})
     spks = set(utt2spk.values())
     for n in SPK_FILES:
         if (src / n).is_file():
-            write_scp(dst / n, {k: v for k, v in read_scp(src / n).items() if k in spks})
-    write_scp(dst / "spk2utt", {s: " ".join(u) for s, u in utt2spk_to_spk2utt(utt2spk).items()})
+            write_table(dst / n, {k: v for k, v in read_table(src / n).items() if k in spks})
+    write_table(dst / "spk2utt", _spk2utt_table(utt2spk))
 
 
 def subset_data_dir(
@@ -370,7 +307,7 @@ def subset_data_dir(
         raise ValueError("give exactly one of --first N, --last N, --num N, --utt-list FILE")
     if src.resolve() == dst.resolve():
         raise ValueError(f"source and destination are the same dir '{src}'")
-    utts = _c_sorted(read_scp(src / "utt2spk"))
+    utts = c_sorted(read_table(src / "utt2spk"))
     if utt_list is not None:
         wanted = [k for _, k, _ in read_scp_lines(utt_list)]
         present = set(utts)
@@ -428,22 +365,22 @@ def copy_data_dir(
     def s(x: str) -> str:
         return f"{spk_prefix}{x}{spk_suffix}"
 
-    utt2spk = {u(k): s(v) for k, v in read_scp(src / "utt2spk").items()}
-    write_scp(dst / "utt2spk", utt2spk)
-    write_scp(dst / "spk2utt", {k: " ".join(v) for k, v in utt2spk_to_spk2utt(utt2spk).items()})
+    utt2spk = {u(k): s(v) for k, v in read_table(src / "utt2spk").items()}
+    write_table(dst / "utt2spk", utt2spk)
+    write_table(dst / "spk2utt", _spk2utt_table(utt2spk))
     for n in UTT_FILES:
         if n != "utt2spk" and (src / n).is_file():
-            data = read_scp(src / n, allow_empty_value=(n == "text"))
-            write_scp(dst / n, {u(k): v for k, v in data.items()})
+            data = read_table(src / n, allow_empty_value=(n == "text"))
+            write_table(dst / n, {u(k): v for k, v in data.items()})
     if (src / "wav.scp").is_file():
-        wav = read_scp(src / "wav.scp")
+        wav = read_table(src / "wav.scp")
         if (src / "segments").is_file():
-            write_scp(dst / "wav.scp", wav)
+            write_table(dst / "wav.scp", wav)
         else:
-            write_scp(dst / "wav.scp", {u(k): v for k, v in wav.items()})
+            write_table(dst / "wav.scp", {u(k): v for k, v in wav.items()})
     for n in SPK_FILES:
         if (src / n).is_file():
-            write_scp(dst / n, {s(k): v for k, v in read_scp(src / n).items()})
+            write_table(dst / n, {s(k): v for k, v in read_table(src / n).items()})
 
 
 def write_data_dirs(
@@ -468,10 +405,9 @@ def write_data_dirs(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         for fname, entries in files.items():
-            write_scp(tmp / fname, entries)
+            write_table(tmp / fname, entries)
         if "utt2spk" in files and "spk2utt" not in files:
-            spk2utt = utt2spk_to_spk2utt(files["utt2spk"])
-            write_scp(tmp / "spk2utt", {spk: " ".join(utts) for spk, utts in spk2utt.items()})
+            write_table(tmp / "spk2utt", _spk2utt_table(files["utt2spk"]))
         tmp_dirs[name] = tmp
     for name, tmp in tmp_dirs.items():
         final, old = data_dir / name, data_dir / f".{name}.old"
@@ -499,9 +435,7 @@ def split_scp(in_path: str | Path, out_paths: Sequence[str | Path]) -> list[int]
     for path, size in zip(out_paths, sizes):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(lines[start : start + size]), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, "".join(lines[start : start + size]))
         start += size
     return sizes
 
@@ -583,8 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             split_scp(args.in_scp, args.out_scps)
         else:
             path = "/dev/stdin" if args.utt2spk == "-" else args.utt2spk
-            for spk, utts in utt2spk_to_spk2utt(read_scp(path)).items():
-                sys.stdout.write(f"{spk} {' '.join(utts)}\n")
+            sys.stdout.write(format_table(_spk2utt_table(read_table(path))))
     except (DataDirError, ValueError, OSError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""Text-to-mel dataset over a dump dir: ``feats.scp`` (kaldiio) + ``token`` (+ ``utt2spk``).
+"""Text-to-mel dataset over a dump dir: ``feats.scp`` (numeric arks) + ``token`` (+ ``utt2spk``).
 
 A dump dir written by stages 1-2 holds::
 
@@ -13,36 +13,17 @@ each read only what they serve.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import kaldiio
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from glowtts.data.kaldi import FeatsReader, read_fields
 from glowtts.text.blanks import intersperse
 
 logger = logging.getLogger(__name__)
-
-
-def read_kv(path: str | Path, *, n_fields: int | None = None) -> dict[str, list[str]]:
-    """Read a Kaldi-style ``key value...`` file into ``{key: [fields]}``.
-
-    Raises ``ValueError`` naming the file and line on duplicates or malformed lines.
-    """
-    out: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if n_fields is not None and len(parts) - 1 != n_fields:
-                raise ValueError(f"{path}:{n}: expected 'key' + {n_fields} field(s), got {line!r}")
-            if parts[0] in out:
-                raise ValueError(f"{path}:{n}: duplicate key {parts[0]!r}")
-            out[parts[0]] = parts[1:]
-    return out
 
 
 def read_token_list(path: str | Path) -> list[str]:
@@ -64,7 +45,7 @@ def read_spk_list(path: str | Path) -> list[str]:
 
 def make_spk_list(utt2spk: str | Path) -> list[str]:
     """Sorted unique speakers of a ``utt2spk`` file."""
-    return sorted({v[0] for v in read_kv(utt2spk, n_fields=1).values()})
+    return sorted({v[0] for v in read_fields(utt2spk, n_fields=1).values()})
 
 
 class TTSDataset(Dataset):
@@ -80,6 +61,9 @@ class TTSDataset(Dataset):
             of ``squeeze``) is below ``min_frames_per_token * T_text`` (MAS needs at
             least one frame per token).
         squeeze: the model's time squeeze factor (frames are trimmed to a multiple of it).
+        allow_pipes, allow_pickle: read ``feats.scp`` entries that are commands and ark
+            records that are pickles (refused by default: see
+            :class:`~glowtts.data.kaldi.FeatsReader`). Only for files you trust.
 
     Items are dicts: ``utt_id`` str, ``tokens`` (T_text,) long, ``feats`` (T_mel, n_mels)
     float32, ``spk`` int or absent.
@@ -95,40 +79,89 @@ class TTSDataset(Dataset):
         spk_list: Sequence[str] | None = None,
         min_frames_per_token: int = 1,
         squeeze: int = 1,
+        allow_pipes: bool = False,
+        allow_pickle: bool = False,
     ) -> None:
         self.dump_dir = Path(dump_dir)
-        scp = self.dump_dir / "feats.scp"
-        tok = self.dump_dir / "token"
+        self.add_blank = add_blank
+        scp, tok = self._required_files()
+        feats = FeatsReader(scp, allow_pipes=allow_pipes, allow_pickle=allow_pickle)
+        tokens = read_fields(tok)
+        self.spk2id: dict[str, int] | None = None
+        utt2spk_map: dict[str, list[str]] = {}
+        if utt2spk is not None:
+            if spk_list is None:
+                raise ValueError("TTSDataset: utt2spk given without a speaker list")
+            self.spk2id = {s: i for i, s in enumerate(spk_list)}
+            utt2spk_map = read_fields(utt2spk, n_fields=1)
+        keys = self._common_keys(feats, tokens, utt2spk_map, utt2spk is not None)
+        n_frames = self._frame_counts(feats, keys)
+
+        self.utt_ids: list[str] = []
+        self._tokens: list[np.ndarray] = []
+        self._spk: list[int] = []
+        self.feat_lengths: list[int] = []
+        self.token_lengths: list[int] = []
+        too_short = 0
+        for k in sorted(keys):
+            ids = self._token_ids(tok, k, tokens[k], n_vocab)
+            if n_frames[k] // squeeze * squeeze < min_frames_per_token * len(ids):
+                too_short += 1
+                continue
+            if self.spk2id is not None:
+                self._spk.append(self._speaker_id(utt2spk, k, utt2spk_map[k][0]))
+            self.utt_ids.append(k)
+            self._tokens.append(np.asarray(ids, dtype=np.int64))
+            self.feat_lengths.append(n_frames[k])
+            self.token_lengths.append(len(ids))
+        if too_short:
+            logger.warning(
+                "%s: %d utterances have fewer frames than tokens and are dropped",
+                self.dump_dir,
+                too_short,
+            )
+        if not self.utt_ids:
+            raise ValueError(f"{self.dump_dir}: no usable utterances")
+        self._feats = feats
+
+    def _required_files(self) -> tuple[Path, Path]:
+        """``feats.scp`` and ``token`` of the dump dir; a missing one names the stage to run."""
+        scp, tok = self.dump_dir / "feats.scp", self.dump_dir / "token"
         for p in (scp, tok):
             if not p.is_file():
                 raise FileNotFoundError(
                     f"{p} not found: run the feature (stage 1) and tokenisation (stage 2) "
                     "stages for this set first"
                 )
-        self.add_blank = add_blank
-        feats_scp = read_kv(scp, n_fields=1)
-        tokens = read_kv(tok)
-        keys = set(feats_scp) & set(tokens)
-        self.spk2id: dict[str, int] | None = None
-        utt2spk_map: dict[str, str] = {}
-        if utt2spk is not None:
-            if spk_list is None:
-                raise ValueError("TTSDataset: utt2spk given without a speaker list")
-            self.spk2id = {s: i for i, s in enumerate(spk_list)}
-            utt2spk_map = {k: v[0] for k, v in read_kv(utt2spk, n_fields=1).items()}
+        return scp, tok
+
+    def _common_keys(
+        self,
+        feats: Mapping[str, object],
+        tokens: dict[str, list[str]],
+        utt2spk_map: dict[str, list[str]],
+        with_spk: bool,
+    ) -> set[str]:
+        """Utterances with feats, tokens (and a speaker); the others are counted in a warning."""
+        keys = set(feats) & set(tokens)
+        if with_spk:
             keys &= set(utt2spk_map)
-        n_all = len(set(feats_scp) | set(tokens) | set(utt2spk_map))
+        n_all = len(set(feats) | set(tokens) | set(utt2spk_map))
         if len(keys) < n_all:
             logger.warning(
                 "%s: %d of %d utterances lack feats, tokens%s and are dropped",
                 self.dump_dir,
                 n_all - len(keys),
                 n_all,
-                " or a speaker" if utt2spk is not None else "",
+                " or a speaker" if with_spk else "",
             )
+        return keys
+
+    def _frame_counts(self, feats: FeatsReader, keys: set[str]) -> dict[str, int]:
+        """``T_mel`` per utterance from ``utt2num_frames``, or from the arks where it lacks them."""
         frames_file = self.dump_dir / "utt2num_frames"
         if frames_file.is_file():
-            n_frames = {k: int(v[0]) for k, v in read_kv(frames_file, n_fields=1).items()}
+            n_frames = {k: int(v[0]) for k, v in read_fields(frames_file, n_fields=1).items()}
             missing = keys - set(n_frames)
         else:
             n_frames, missing = {}, keys
@@ -138,65 +171,42 @@ class TTSDataset(Dataset):
                 self.dump_dir,
                 len(missing),
             )
-            lazy = kaldiio.load_scp(str(scp))
             for k in missing:
-                n_frames[k] = int(lazy[k].shape[0])
+                n_frames[k] = int(feats[k].shape[0])
+        return n_frames
 
-        self.utt_ids: list[str] = []
-        self._tokens: list[np.ndarray] = []
-        self._spk: list[int] = []
-        self.feat_lengths: list[int] = []
-        self.token_lengths: list[int] = []
-        self._scp: dict[str, str] = {}
-        too_short = 0
-        for k in sorted(keys):
-            try:
-                ids = [int(x) for x in tokens[k]]
-            except ValueError as e:
-                raise ValueError(f"{tok}: utterance {k}: non-integer token id ({e})") from None
-            if not ids:
-                raise ValueError(f"{tok}: utterance {k} has no tokens (empty text?)")
-            bad = [i for i in ids if i < 0 or i >= n_vocab]
-            if bad:
-                raise ValueError(
-                    f"{tok}: utterance {k} has token id {bad[0]} outside the token list "
-                    f"(n_vocab={n_vocab}); was it tokenised with a different tokens.txt?"
-                )
-            if add_blank:
-                ids = intersperse(ids, blank_id=0)
-            t_mel = n_frames[k] // squeeze * squeeze
-            if t_mel < min_frames_per_token * len(ids):
-                too_short += 1
-                continue
-            if self.spk2id is not None:
-                spk = utt2spk_map[k]
-                if spk not in self.spk2id:
-                    raise ValueError(
-                        f"{utt2spk}: speaker {spk!r} of {k} is not in the speaker list "
-                        f"({len(self.spk2id)} speakers)"
-                    )
-                self._spk.append(self.spk2id[spk])
-            self.utt_ids.append(k)
-            self._tokens.append(np.asarray(ids, dtype=np.int64))
-            self.feat_lengths.append(n_frames[k])
-            self.token_lengths.append(len(ids))
-            self._scp[k] = feats_scp[k][0]
-        if too_short:
-            logger.warning(
-                "%s: %d utterances have fewer frames than tokens and are dropped",
-                self.dump_dir,
-                too_short,
+    def _token_ids(self, tok: Path, utt: str, fields: list[str], n_vocab: int) -> list[int]:
+        """Checked token ids of ``utt`` (``(T_text,)``, blanks interspersed with ``add_blank``)."""
+        try:
+            ids = [int(x) for x in fields]
+        except ValueError as e:
+            raise ValueError(f"{tok}: utterance {utt}: non-integer token id ({e})") from None
+        if not ids:
+            raise ValueError(f"{tok}: utterance {utt} has no tokens (empty text?)")
+        bad = [i for i in ids if i < 0 or i >= n_vocab]
+        if bad:
+            raise ValueError(
+                f"{tok}: utterance {utt} has token id {bad[0]} outside the token list "
+                f"(n_vocab={n_vocab}); was it tokenised with a different tokens.txt?"
             )
-        if not self.utt_ids:
-            raise ValueError(f"{self.dump_dir}: no usable utterances")
-        self._loader = None
+        return intersperse(ids, blank_id=0) if self.add_blank else ids
+
+    def _speaker_id(self, utt2spk: str | Path | None, utt: str, spk: str) -> int:
+        """The embedding id of ``utt``'s speaker ``spk``; one outside the list is an error."""
+        assert self.spk2id is not None
+        if spk not in self.spk2id:
+            raise ValueError(
+                f"{utt2spk}: speaker {spk!r} of {utt} is not in the speaker list "
+                f"({len(self.spk2id)} speakers)"
+            )
+        return self.spk2id[spk]
 
     def __len__(self) -> int:
         return len(self.utt_ids)
 
     def _load(self, utt: str) -> np.ndarray:
-        # kaldiio.load_mat opens the ark per call: safe in forked workers, no shared fds.
-        return kaldiio.load_mat(self._scp[utt])
+        # FeatsReader opens the ark per call: safe in forked workers, no shared fds.
+        return self._feats[utt]
 
     def __getitem__(self, i: int) -> dict:
         utt = self.utt_ids[i]

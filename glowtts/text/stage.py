@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from glowtts.data.kaldi import atomic_open, read_int_table, read_table
 from glowtts.text.cleaners import get_cleaner
 from glowtts.text.frontend import BPE_FILE, Frontend, resolve_conf, warn_unknown
 from glowtts.text.token_list import UNK, TokenList
@@ -33,20 +34,7 @@ def read_kaldi_text(path: str) -> Iterator[tuple[str, str]]:
 
     A line holding only an id yields an empty transcript; a repeated id is an error.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} not found (expected a Kaldi text file: utt-id text)")
-    seen: set[str] = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            parts = line.split(maxsplit=1)
-            utt = parts[0]
-            if utt in seen:
-                raise ValueError(f"{path}:{lineno}: utterance {utt} appears twice")
-            seen.add(utt)
-            yield utt, parts[1] if len(parts) > 1 else ""
+    yield from read_table(path, allow_empty_value=True).items()
 
 
 def make_token_list(
@@ -130,32 +118,20 @@ def tokenize_file(frontend: Frontend, text_path: str, out_path: str) -> dict[str
         counts: ``utts``, ``tokens``, ``unk_utts``, ``unk_tokens``.
     """
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    tmp = out_path + ".tmp"
     stats = {"utts": 0, "tokens": 0, "unk_utts": 0, "unk_tokens": 0}
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for utt, text in read_kaldi_text(text_path):
-                ids, unknown = frontend.convert(text, utt)
-                if unknown:
-                    warn_unknown(utt, unknown)
-                    stats["unk_utts"] += 1
-                    stats["unk_tokens"] += sum(unknown.values())
-                stats["utts"] += 1
-                stats["tokens"] += len(ids)
-                f.write(utt + " " + " ".join(map(str, ids)) + "\n")
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(out_path) as f:
+        for utt, text in read_kaldi_text(text_path):
+            ids, unknown = frontend.convert(text, utt)
+            if unknown:
+                warn_unknown(utt, unknown)
+                stats["unk_utts"] += 1
+                stats["unk_tokens"] += sum(unknown.values())
+            stats["utts"] += 1
+            stats["tokens"] += len(ids)
+            f.write(utt + " " + " ".join(map(str, ids)) + "\n")
     return stats
 
 
 def read_token_file(path: str) -> dict[str, list[int]]:
     """Read ``dump/<set>/token`` (``utt id1 id2 ...``) into ``{utt: ids}``."""
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if parts:
-                out[parts[0]] = [int(x) for x in parts[1:]]
-    return out
+    return read_int_table(path)

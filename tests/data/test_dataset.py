@@ -123,3 +123,34 @@ def test_non_finite_features_name_the_utterance(tmp_path):
     ds = TTSDataset(d, tinytts.N_VOCAB)
     with pytest.raises(ValueError, match=f"{utts[1]} has NaN or Inf"):
         ds[ds.utt_ids.index(utts[1])]
+
+
+def test_pipe_and_pickle_feats_refused(tmp_path):
+    import pickle
+
+    import numpy as np
+
+    from glowtts.audio.extract import compute_stats
+
+    d = tmp_path / "dump"
+    utts = tinytts.write_dump(d, 2, seed=0, token_lengths=[3, 4])
+    good = (d / "feats.scp").read_text()
+    flag = tmp_path / "RAN"
+    (d / "feats.scp").write_text(good + f"extra touch {flag} |\n")
+    with pytest.raises(ValueError, match=r"feats.scp: line 3: utterance 'extra' is a command"):
+        TTSDataset(d, tinytts.N_VOCAB)
+    with pytest.raises(ValueError, match="allow_pipes=True"):
+        compute_stats([d / "feats.scp"], tmp_path / "stats.npy", progress=False)
+    assert not flag.exists()
+    # a pickled record in place of utts[0]'s matrix is refused when read, not unpickled
+    ark = tmp_path / "p.ark"
+    ark.write_bytes(b"x PKL" + pickle.dumps(np.zeros((12, tinytts.N_MELS), np.float32)))
+    lines = [
+        f"{utts[0]} {ark}:2" if ln.startswith(utts[0] + " ") else ln for ln in good.split("\n")
+    ]
+    (d / "feats.scp").write_text("\n".join(lines))
+    ds = TTSDataset(d, tinytts.N_VOCAB)
+    with pytest.raises(ValueError, match=rf"utterance '{utts[0]}' .*pickled.*allow_pickle=True"):
+        ds[ds.utt_ids.index(utts[0])]
+    ok = TTSDataset(d, tinytts.N_VOCAB, allow_pickle=True)
+    assert ok[ok.utt_ids.index(utts[0])]["feats"].abs().sum() == 0  # the pickled zeros

@@ -22,14 +22,13 @@ import time
 
 import corpus_text as ct  # local/corpus_text.py: this script's own folder is on sys.path
 
+from glowtts.data.kaldi import atomic_write_text
+
 
 def _write(path: str, lines: list[str]) -> None:
     # temp file + rename: a killed run never leaves a half list for make_corpus.sh to read
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(s + "\n" for s in lines)
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(s + "\n" for s in lines))
 
 
 def main(argv: list[str] | None = None) -> int:
