@@ -283,3 +283,42 @@ def test_every_entry_point_accepts_an_imported_dir(official, tmp_path):
         srv.shutdown()
         srv.server_close()
         thread.join(timeout=10)
+
+
+def test_small_multispeaker_layout_with_every_option(official):
+    """A layout the base configs leave out: speakers (emb_g, WN conditioning, speaker-aware
+    duration predictor), learned sigma (proj_s), dilation, sigmoid scale, weight norm
+    removed before saving (the official store_inverse)."""
+    conf = {"data": {"n_mel_channels": 20, "add_blank": True},
+            "model": {"hidden_channels": 16, "filter_channels": 32, "filter_channels_dp": 16,
+                      "n_layers_enc": 2, "n_blocks_dec": 3, "dilation_rate": 2,
+                      "n_block_layers": 3, "kernel_size_dec": 3, "n_sqz": 2, "prenet": True,
+                      "window_size": 2, "n_speakers": 3, "gin_channels": 8,
+                      "sigmoid_scale": True}}  # fmt: skip
+    torch.manual_seed(0)
+    theirs = official.FlowGenerator(149, out_channels=20, **conf["model"]).eval()
+    _randomise(theirs, 3)
+    theirs.store_inverse()  # removes weight norm inside the WaveNet stacks
+    assert "decoder.flows.2.wn.in_layers.0.weight" in theirs.state_dict()
+    ours = build_model(translate_config(conf)["model"], len(OFFICIAL_SYMBOLS) + 2)
+    ours.load_state_dict(convert_state_dict(theirs.state_dict(), ours, True))
+    ours.eval()
+    x, x_ours, lengths = _inputs(True)
+    spk = torch.tensor([2, 0])
+    y = torch.randn(2, 20, 30, generator=torch.Generator().manual_seed(4))
+    y_lengths = torch.tensor([30, 21])
+    with torch.no_grad():
+        (z, _, _, logdet, z_mask), (m, logs, _), (attn, logw, _) = theirs(
+            x, lengths, y, y_lengths, g=spk
+        )
+        g = ours._speaker(spk)
+        mu, log_sigma, log_w, _ = ours._encode(x_ours, lengths, g)
+        our_z, our_logdet = ours.decoder(y[:, :, : z.shape[-1]], z_mask, g)
+        out = ours(x_ours, lengths, y.transpose(1, 2), y_lengths, spk=spk)
+    assert float(logs.abs().mean()) > 0.01
+    torch.testing.assert_close(mu, m, **TOL)
+    torch.testing.assert_close(log_sigma, logs, **TOL)
+    torch.testing.assert_close(log_w, logw, **TOL)
+    torch.testing.assert_close(our_z, z, **TOL)
+    torch.testing.assert_close(our_logdet, logdet, **TOL)
+    torch.testing.assert_close(out["path"], attn.squeeze(1), atol=0, rtol=0)
