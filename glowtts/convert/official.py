@@ -57,7 +57,7 @@ import torch
 import yaml
 
 from glowtts import __version__
-from glowtts.text.official import DEFAULT_DICTIONARY_NAME, OFFICIAL_SYMBOLS
+from glowtts.text.official import DEFAULT_DICTIONARY_NAME, N_RESERVED, OFFICIAL_SYMBOLS
 from glowtts.text.token_list import BLANK, UNK
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,6 @@ _SAME = (
     "p_dropout_dec", "n_split", "n_sqz", "sigmoid_scale", "window_size", "mean_only",
     "prenet", "n_speakers", "gin_channels",
 )  # fmt: skip
-N_RESERVED = 2  # <blank>, <unk> in front of the official symbols
 OFFICIAL_BLANK_ID = len(OFFICIAL_SYMBOLS)  # 148: commons.intersperse(ids, len(symbols))
 # the official mel: 22.05 kHz, log(clamp(|STFT| mel, 1e-5)); keys data.* -> feats.*
 _FEATS = {
@@ -147,9 +146,9 @@ def translate_config(official: Mapping[str, Any]) -> dict[str, Any]:
     feats = {ours: data[theirs] for theirs, ours in _FEATS.items() if theirs in data}
     if feats.get("fmax") is None:  # librosa's mel(fmax=None) is fs / 2
         feats["fmax"] = float(feats.get("fs", 22050)) / 2
+    feats["fmin"] = float(feats.get("fmin") or 0.0)
+    feats["fmax"] = float(feats["fmax"])
     feats["log_floor"] = 1e-5
-    for key in ("fmin", "fmax"):
-        feats[key] = float(feats[key]) if key in feats else feats.get(key)
     cleaners = list(data.get("text_cleaners") or ["english_cleaners"])
     if cleaners != ["english_cleaners"]:
         raise ValueError(
@@ -341,12 +340,34 @@ def import_official(
     state = convert_state_dict(sd, model, text["add_blank"])
     model.load_state_dict(state)  # strict: proves the dir loads before it is written
     frontend = Frontend(text, base_dir=str(out))
+    if frontend.token_list.tokens != tokens:  # the embedding permutation assumes this order
+        raise AssertionError("the official token list is not <blank>, <unk>, symbols")
     out.mkdir(parents=True, exist_ok=True)
     frontend.save(str(out))
+    source = {
+        "checkpoint": str(checkpoint.resolve()),
+        "sha256": _sha256(checkpoint),
+        "iteration": info["iteration"],
+        "config": official_conf,
+    }
+    _write_experiment(out, sections, frontend.to_dict(str(out)), n_vocab, state, source, argv)
+    return out
+
+
+def _write_experiment(
+    out: Path,
+    sections: dict[str, Any],
+    text: dict[str, Any],
+    n_vocab: int,
+    state: dict[str, torch.Tensor],
+    source: dict[str, Any],
+    argv: list[str] | None,
+) -> None:
+    """config.yaml, spk_list.txt, version.json and checkpoints/best.pth, as training writes them."""
     n_spk = int(sections["model"]["n_speakers"])
     conf = {
         "feats": sections["feats"],
-        "text": frontend.to_dict(str(out)),
+        "text": text,
         "model": sections["model"],
         "decode": {"noise_scale": 0.667, "length_scale": 1.0},
         "n_vocab": n_vocab,
@@ -357,12 +378,6 @@ def import_official(
     if n_spk > 1:  # the official multi-speaker models number their speakers 0..n-1
         names = [f"spk{i}" for i in range(n_spk)]
         (out / "spk_list.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
-    source = {
-        "checkpoint": str(checkpoint.resolve()),
-        "sha256": _sha256(checkpoint),
-        "iteration": info["iteration"],
-        "config": official_conf,
-    }
     version = {
         "glowtts": __version__,
         "torch": torch.__version__,
@@ -373,10 +388,9 @@ def import_official(
     (out / "version.json").write_text(json.dumps(version, indent=2) + "\n", encoding="utf-8")
     ckpt = {
         "model": state,
-        "step": info["iteration"] or 0,
+        "step": source["iteration"] or 0,
         "meta": {"model_conf": sections["model"], "n_vocab": n_vocab, "imported": "official"},
         "version": __version__,
     }
     (out / "checkpoints").mkdir(exist_ok=True)
     torch.save(ckpt, out / "checkpoints" / "best.pth")
-    return out
