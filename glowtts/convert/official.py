@@ -39,6 +39,10 @@ Mismatches between the two models, and how each is handled:
 - inference: the official code truncates the predicted frame total down to a multiple
   of ``n_sqz`` (cutting the last frames); ours rounds it up, giving the extra frame(s)
   to the last token. With the same durations both give the same mel.
+- noise: the official ``torch.randn_like(z_m)`` fills a transposed view, so it draws
+  eps in (B, T, C) memory order; ours draws (B, C, T) (per utterance with ``seeds``).
+  The same seed therefore gives other (equally distributed) noise; given the same eps
+  the mels agree.
 """
 
 from __future__ import annotations
