@@ -8,7 +8,8 @@ from glowtts.registry import TOKEN_TYPES, VOCODERS, build_vocoder
 
 def test_unknown_names_list_the_valid_ones():
     with pytest.raises(
-        ValueError, match="valid choices: char, phn, bpe|valid choices: bpe, char, phn"
+        ValueError,
+        match="valid choices: char, phn, bpe, official|valid choices: bpe, char, official, phn",
     ):
         TOKEN_TYPES.get("words")
     with pytest.raises(ValueError, match="griffin_lim"):

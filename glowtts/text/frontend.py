@@ -10,6 +10,8 @@ The YAML ``text:`` section (every key optional; defaults shown)::
       token_list: null        # tokens.txt; null: the token type's own inventory
       phn: {stress: true, word_sep: null, punctuation: true}
       bpe: {nbpe: 500, model: null, model_type: unigram, character_coverage: 1.0}
+      official: {cmudict: true, dictionary: null}   # token_type official only; it
+                                                    # cleans itself: cleaners default []
 
 Recipe stage 2 (``glowtts-make-token-list``) resolves this into
 ``data/token_list/<type>/{frontend.yaml,tokens.txt[,bpe.model]}``, paths
@@ -44,7 +46,10 @@ DEFAULTS: dict[str, Any] = {
     "token_list": None,
     "phn": {},
     "bpe": {},
+    "official": {},
 }
+# token types with options of their own (a section named after the type)
+_TYPE_SECTIONS = ("phn", "bpe", "official")
 FRONTEND_FILE = "frontend.yaml"
 TOKENS_FILE = "tokens.txt"
 BPE_FILE = "bpe.model"
@@ -65,11 +70,18 @@ def resolve_conf(conf: dict[str, Any] | None) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"text: unknown key(s) {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
     out = {**copy.deepcopy(DEFAULTS), **conf}
-    get_tokenizer_class(out["token_type"])  # fail early on a bad name
+    cls = get_tokenizer_class(out["token_type"])  # fail early on a bad name
+    if getattr(cls, "own_cleaners", False) and "cleaners" not in conf:
+        out["cleaners"] = []
     if isinstance(out["cleaners"], str):
         out["cleaners"] = [out["cleaners"]]
     out["cleaners"] = list(out["cleaners"] or [])
-    for key in ("phn", "bpe"):
+    if getattr(cls, "own_cleaners", False) and out["cleaners"]:
+        raise ValueError(
+            f"text: token_type {cls.name} runs its own cleaners; "
+            f"cleaners must be empty, got {out['cleaners']}"
+        )
+    for key in _TYPE_SECTIONS:
         out[key] = dict(out[key] or {})
     return out
 
@@ -108,7 +120,7 @@ class Frontend:
             token_list = TokenList.load(self._path(self.conf["token_list"]))
         if token_list is None:
             token_list = TokenList.from_tokens(
-                self.tokenizer.inventory(), sort=self.conf["token_type"] != "bpe"
+                self.tokenizer.inventory(), sort=getattr(cls, "sorted_inventory", cls.name != "bpe")
             )
         self.token_list = token_list
 
@@ -229,7 +241,7 @@ class Frontend:
         conf = copy.deepcopy(self.conf)
         conf["lowercase"] = self.lowercase
         cls = type(self.tokenizer)
-        for name in ("phn", "bpe"):
+        for name in _TYPE_SECTIONS:
             conf.pop(name, None)
         if cls.name in DEFAULTS:  # a type with options (phn, bpe) writes its section
             conf[cls.name] = self.tokenizer.resolved_conf(out_dir)
@@ -249,6 +261,13 @@ class Frontend:
             if os.path.abspath(src) != os.path.abspath(dst):
                 shutil.copyfile(src, dst)
             self.tokenizer.conf["model"] = os.path.abspath(dst)
+        if self.token_type == "official" and self.tokenizer.conf["cmudict"]:
+            # the dictionary travels with the model: a different one changes the ids
+            src = self.tokenizer.dictionary_path
+            dst = os.path.join(out_dir, os.path.basename(src))
+            if os.path.abspath(src) != os.path.abspath(dst):
+                shutil.copyfile(src, dst)
+            self.tokenizer.conf["dictionary"] = os.path.abspath(dst)
         conf = self.to_dict(out_dir)
         path = os.path.join(out_dir, FRONTEND_FILE)
         with open(path, "w", encoding="utf-8") as f:

@@ -14,6 +14,9 @@ name        tokens
             (``unigram`` | ``bpe`` | ``char`` | ``word``), ``character_coverage``
 ==========  =====================================================================
 
+``official`` (the official Glow-TTS symbols: english_cleaners + CMUdict in braces) is
+in :mod:`glowtts.text.official`.
+
 ``TOKENIZERS`` is the name -> class table; :func:`get_tokenizer_class` raises
 ValueError listing the valid names.
 """
@@ -257,10 +260,14 @@ def train_bpe(
     return model_path
 
 
+# imported here, after Tokenizer exists: official.py subclasses it
+from glowtts.text.official import OfficialTokenizer  # noqa: E402
+
 TOKENIZERS: dict[str, type[Tokenizer]] = {
     "char": CharTokenizer,
     "phn": PhonemeTokenizer,
     "bpe": BPETokenizer,
+    "official": OfficialTokenizer,
 }
 
 

@@ -43,8 +43,8 @@ def _write_text(path, lines, prefix="utt"):
 
 
 def test_registry_and_unknown_names():
-    assert set(TOKENIZERS) == {"char", "phn", "bpe"}
-    with pytest.raises(ValueError, match="unknown token_type 'phone'.*bpe, char, phn"):
+    assert set(TOKENIZERS) == {"char", "phn", "bpe", "official"}
+    with pytest.raises(ValueError, match="unknown token_type 'phone'.*bpe, char, official, phn"):
         build_frontend({"token_type": "phone"})
     with pytest.raises(ValueError, match="unknown key.*add_blnk"):
         build_frontend({"add_blnk": True})
