@@ -83,7 +83,7 @@ import json
 import logging
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,19 +103,25 @@ from glowtts.utils import atomic_write_text, read_kaldi_lines
 
 logger = logging.getLogger(__name__)
 
-DURATION_DEFAULTS: dict[str, Any] = {
-    "max_steps": 2000,
-    "batch_size": 32,
-    "learning_rate": 1.0e-3,
-    "betas": [0.9, 0.98],
-    "eps": 1.0e-9,
-    "weight_decay": 0.0,
-    "grad_clip_value": 5.0,
-    "log_interval_steps": 50,
-    "eval_interval_steps": 200,
-    "init": "model",
-    "seed": 1234,
-}
+
+@dataclass(frozen=True)
+class DurationConfig:
+    """The ``duration:`` section: one field per key, with its default and meaning."""
+
+    max_steps: int = 2000  # optimizer steps on the duration predictor
+    batch_size: int = 32  # utterances per batch
+    learning_rate: float = 1.0e-3  # Adam learning rate (constant)
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.98])  # Adam betas
+    eps: float = 1.0e-9  # Adam epsilon
+    weight_decay: float = 0.0  # Adam (L2) weight decay
+    grad_clip_value: float = 5.0  # clip every gradient element to [-v, v]; 0 = off
+    log_interval_steps: int = 50  # a train-loss line in duration/train.log every N steps
+    eval_interval_steps: int = 200  # dev loss every N steps (and at the end); best one is kept
+    init: str = "model"  # model: fine-tune the trained predictor | scratch: re-initialise it
+    seed: int = 1234  # torch seed (scratch init, dropout) and batch shuffle
+
+
+DURATION_DEFAULTS: dict[str, Any] = asdict(DurationConfig())
 INIT_MODES = ("model", "scratch")
 DP_PREFIX = "encoder.proj_w."
 

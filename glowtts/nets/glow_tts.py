@@ -8,6 +8,7 @@ alignment (``path``), ``log_w`` the predicted log-durations.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -338,29 +339,11 @@ class GlowTTS(nn.Module):
         return self
 
 
-_DEFAULTS: dict[str, Any] = {
-    "n_mels": 80,
-    "hidden_channels": 192,
-    "filter_channels": 768,
-    "filter_channels_dp": 256,
-    "n_heads": 2,
-    "n_layers_enc": 6,
-    "kernel_size": 3,
-    "p_dropout": 0.1,
-    "window_size": 4,
-    "prenet": True,
-    "mean_only": True,
-    "hidden_channels_dec": 192,
-    "kernel_size_dec": 5,
-    "dilation_rate": 1,
-    "n_blocks_dec": 12,
-    "n_block_layers": 4,
-    "p_dropout_dec": 0.05,
-    "n_split": 4,
-    "n_sqz": 2,
-    "sigmoid_scale": False,
-    "n_speakers": 0,
-    "gin_channels": 0,
+# the ``model:`` keys and defaults: GlowTTS.__init__'s signature is their one source
+MODEL_DEFAULTS: dict[str, Any] = {
+    name: p.default
+    for name, p in inspect.signature(GlowTTS.__init__).parameters.items()
+    if p.default is not inspect.Parameter.empty
 }
 
 
@@ -371,9 +354,9 @@ def build_model(config: dict[str, Any], n_vocab: int) -> GlowTTS:
     ``ValueError`` naming them and the valid ones.
     """
     config = dict(config or {})
-    unknown = sorted(set(config) - set(_DEFAULTS))
+    unknown = sorted(set(config) - set(MODEL_DEFAULTS))
     if unknown:
-        raise ValueError(f"model: unknown key(s) {unknown}; valid keys: {sorted(_DEFAULTS)}")
+        raise ValueError(f"model: unknown key(s) {unknown}; valid keys: {sorted(MODEL_DEFAULTS)}")
     if n_vocab < 1:
         raise ValueError(f"n_vocab must be positive, got {n_vocab}")
-    return GlowTTS(n_vocab=n_vocab, **{**_DEFAULTS, **config})
+    return GlowTTS(n_vocab=n_vocab, **config)  # the signature fills the rest

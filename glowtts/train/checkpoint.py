@@ -145,3 +145,20 @@ def prune_checkpoints(ckpt_dir: str | Path, keep_last: int) -> list[Path]:
     for p in Path(ckpt_dir).glob(".*.tmp"):
         p.unlink(missing_ok=True)
     return removed
+
+
+def save_step_checkpoint(
+    state: dict[str, Any], ckpt_dir: str | Path, step: int, keep_last: int
+) -> tuple[Path, list[Path]]:
+    """Write ``ckpt_dir/step_XXXXXXXX.pth`` atomically and keep the newest ``keep_last``;
+    returns the path and the removed checkpoints."""
+    path = Path(ckpt_dir) / step_name(step)
+    atomic_save(state, path)
+    return path, prune_checkpoints(ckpt_dir, keep_last)
+
+
+def mark_best(path: str | Path, ckpt_dir: str | Path) -> Path:
+    """Make ``ckpt_dir/best.pth`` (atomically) a copy of the step checkpoint ``path``."""
+    best = Path(ckpt_dir) / "best.pth"
+    atomic_copy(path, best)
+    return best

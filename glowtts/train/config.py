@@ -1,42 +1,9 @@
 """The YAML ``train:`` section: defaults, documentation, validation.
 
-Every key, its default and its meaning (the official LJSpeech recipe's values):
-
-.. code-block:: yaml
-
-    train:
-      seed: 1234                # seeds python/numpy/torch and the batch shuffle
-      precision: fp32           # fp32 | bf16 | fp16 (autocast; fp16 adds a GradScaler)
-      batch_size: 32            # max utterances per batch and rank (official: 32 per GPU)
-      batch_frames: 28000       # max padded mel frames (max_len * n) per batch and rank; 0 = no budget
-      shuffle: true             # reshuffle the bucketed batches every epoch (seeded)
-      num_workers: 2            # DataLoader worker processes per rank
-      accum_grad: 1             # micro-batches summed per optimizer step
-      max_steps: 240000         # stop after this many optimizer steps (0 = no limit)
-      max_epochs: 0             # stop after this many epochs (0 = no limit)
-      learning_rate: 1.0        # Noam scale: lr = learning_rate * d_model^-0.5 * min(s^-0.5, s * warmup^-1.5)
-      warmup_steps: 4000        # Noam warm-up; peak lr ~1.1e-3 at step 4000 with d_model 192
-      noam_d_model: null        # d_model of the Noam formula; null = model.hidden_channels (192)
-      betas: [0.9, 0.98]        # Adam betas
-      eps: 1.0e-9               # Adam epsilon
-      weight_decay: 0.0         # Adam (L2) weight decay
-      grad_clip_value: 5.0      # clip every gradient element to [-v, v]; 0 = off
-      save_interval_steps: 1000 # checkpoint every N optimizer steps (and at the end)
-      keep_last: 5              # step checkpoints kept (best.pth is kept apart)
-      log_interval_steps: 50    # train.log / TensorBoard scalars every N steps
-      eval_interval_steps: 0    # extra dev passes every N steps; 0 = once per epoch only
-      image_interval_steps: 1000  # mel / alignment images to TensorBoard every N steps
-      tensorboard: true         # write TensorBoard events when tensorboard is installed
-      progress_bar: true        # tqdm bar with loss and frames/s (rank 0)
-      max_bad_steps: 50         # non-finite losses/gradients skip the step; abort after this many
-      data_dependent_init: true # ActNorm data-dependent init on the first batch before training
-      ddp_backend: auto         # auto (nccl on CUDA, gloo on CPU) | nccl | gloo
-      ddp_find_unused_parameters: false  # DistributedDataParallel's find_unused_parameters
-      pad_multiple_tokens: 1    # pad each batch's token axis to a multiple of this
-      pad_multiple_frames: 1    # ... and its frame axis (rounded up to the model's squeeze)
-      compile: none             # torch.compile the encoder and flow decoder: none | default |
-                                #   reduce-overhead (CUDA graphs) | max-autotune | max-autotune-no-cudagraphs
-      compile_backend: inductor # torch.compile backend (inductor, cudagraphs, aot_eager, eager, ...)
+Every key, its default and its meaning are the fields of :class:`TrainConfig` (the
+official LJSpeech recipe's values); ``TRAIN_DEFAULTS`` is derived from it, and
+``egs/ljspeech/tts1/conf/train.yaml`` documents each key (a test keeps the recipes'
+YAML comments in step with the fields).
 
 Padding is exact (every layer masks padded positions and the losses are normalised
 by the true lengths), so ``pad_multiple_*`` changes no result, only the number of
@@ -47,41 +14,51 @@ new CUDA graph), so bucket them, e.g. 8 tokens and 32 frames.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
-TRAIN_DEFAULTS: dict[str, Any] = {
-    "seed": 1234,
-    "precision": "fp32",
-    "batch_size": 32,
-    "batch_frames": 28000,
-    "shuffle": True,
-    "num_workers": 2,
-    "accum_grad": 1,
-    "max_steps": 240000,
-    "max_epochs": 0,
-    "learning_rate": 1.0,
-    "warmup_steps": 4000,
-    "noam_d_model": None,
-    "betas": [0.9, 0.98],
-    "eps": 1.0e-9,
-    "weight_decay": 0.0,
-    "grad_clip_value": 5.0,
-    "save_interval_steps": 1000,
-    "keep_last": 5,
-    "log_interval_steps": 50,
-    "eval_interval_steps": 0,
-    "image_interval_steps": 1000,
-    "tensorboard": True,
-    "progress_bar": True,
-    "max_bad_steps": 50,
-    "data_dependent_init": True,
-    "ddp_backend": "auto",
-    "ddp_find_unused_parameters": False,
-    "pad_multiple_tokens": 1,
-    "pad_multiple_frames": 1,
-    "compile": "none",
-    "compile_backend": "inductor",
-}
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """The ``train:`` section: one field per key, with its default and meaning."""
+
+    seed: int = 1234  # seeds python/numpy/torch and the batch shuffle
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 adds a GradScaler)
+    batch_size: int = 32  # max utterances per batch and rank (official: 32 per GPU)
+    batch_frames: int = 28000  # max padded mel frames (max_len * n) per batch and rank; 0 = none
+    shuffle: bool = True  # reshuffle the bucketed batches every epoch (seeded)
+    num_workers: int = 2  # DataLoader worker processes per rank
+    accum_grad: int = 1  # micro-batches summed per optimizer step
+    max_steps: int = 240000  # stop after this many optimizer steps (0 = no limit)
+    max_epochs: int = 0  # stop after this many epochs (0 = no limit)
+    # Noam scale: lr = learning_rate * d_model^-0.5 * min(s^-0.5, s * warmup^-1.5)
+    learning_rate: float = 1.0
+    warmup_steps: int = 4000  # Noam warm-up; peak lr ~1.1e-3 at step 4000 with d_model 192
+    noam_d_model: int | None = None  # d_model of the Noam formula; None = model.hidden_channels
+    betas: list[float] = dataclasses.field(default_factory=lambda: [0.9, 0.98])  # Adam betas
+    eps: float = 1.0e-9  # Adam epsilon
+    weight_decay: float = 0.0  # Adam (L2) weight decay
+    grad_clip_value: float = 5.0  # clip every gradient element to [-v, v]; 0 = off
+    save_interval_steps: int = 1000  # checkpoint every N optimizer steps (and at the end)
+    keep_last: int = 5  # step checkpoints kept (best.pth is kept apart)
+    log_interval_steps: int = 50  # train.log / TensorBoard scalars every N steps
+    eval_interval_steps: int = 0  # extra dev passes every N steps; 0 = once per epoch only
+    image_interval_steps: int = 1000  # mel / alignment images to TensorBoard every N steps
+    tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
+    progress_bar: bool = True  # tqdm bar with loss and frames/s (rank 0)
+    max_bad_steps: int = 50  # non-finite losses/gradients skip the step; abort after this many
+    data_dependent_init: bool = True  # ActNorm data-dependent init on the first batch
+    ddp_backend: str = "auto"  # auto (nccl on CUDA, gloo on CPU) | nccl | gloo
+    ddp_find_unused_parameters: bool = False  # DistributedDataParallel's option of that name
+    pad_multiple_tokens: int = 1  # pad each batch's token axis to a multiple of this
+    pad_multiple_frames: int = 1  # ... and its frame axis (rounded up to the model's squeeze)
+    # torch.compile the encoder and flow decoder: none | default | reduce-overhead (CUDA
+    # graphs) | max-autotune | max-autotune-no-cudagraphs
+    compile: str = "none"
+    compile_backend: str = "inductor"  # torch.compile backend (inductor, aot_eager, eager, ...)
+
+
+TRAIN_DEFAULTS: dict[str, Any] = dataclasses.asdict(TrainConfig())
 
 _INT_KEYS = {
     "seed": 0,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+
+from glowtts.train.logs import read_loss_log  # noqa: F401 - its old home, still imported
 
 
 def _plt():
@@ -15,20 +16,6 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def read_loss_log(path: str | Path) -> list[dict]:
-    """Records of ``loss.jsonl``; a torn last line (killed writer) is ignored."""
-    out = []
-    p = Path(path)
-    if not p.is_file():
-        return out
-    for line in p.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
 
 
 def plot_loss_curves(records: list[dict], out_png: str | Path) -> None:

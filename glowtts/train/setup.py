@@ -17,6 +17,7 @@ import yaml
 
 from glowtts import __version__
 from glowtts.data.dataset import TTSDataset, make_spk_list, read_spk_list, read_token_list
+from glowtts.nets.glow_tts import MODEL_DEFAULTS
 from glowtts.text import Frontend
 from glowtts.train.config import resolve_train_config
 from glowtts.train.distributed import cleanup_distributed, setup_distributed
@@ -114,6 +115,81 @@ def _utt2spk(dump_dir: Path, explicit: str | None) -> Path:
     )
 
 
+def resolve_experiment_config(
+    config: str | Path, *, seed: int | None = None, max_steps: int | None = None
+) -> dict[str, Any]:
+    """The YAML at ``config`` with the command-line overrides applied and its ``train``
+    section resolved (defaults filled, validated); ``model`` is always a dict."""
+    conf = dict(load_config(config))
+    train_conf = dict(conf.get("train") or {})
+    if seed is not None:
+        train_conf["seed"] = seed
+    if max_steps is not None:
+        train_conf["max_steps"] = max_steps
+    conf["train"] = resolve_train_config(train_conf)
+    conf["model"] = dict(conf.get("model") or {})
+    return conf
+
+
+def resolve_speakers(
+    n_speakers: int,
+    train_dir: Path,
+    dev_dir: str | Path | None,
+    spk_list: str | Path | None,
+    train_utt2spk: str | None,
+    dev_utt2spk: str | None,
+) -> tuple[list[str] | None, Path | None, Path | None]:
+    """``(speaker names, train utt2spk, dev utt2spk)``; all None for a single speaker."""
+    if n_speakers <= 1:
+        return None, None, None
+    utt2spk_tr = _utt2spk(train_dir, train_utt2spk)
+    names = read_spk_list(spk_list) if spk_list else make_spk_list(utt2spk_tr)
+    if len(names) > n_speakers:
+        raise ValueError(f"{len(names)} speakers in the data but model.n_speakers={n_speakers}")
+    utt2spk_dev = _utt2spk(Path(dev_dir), dev_utt2spk) if dev_dir is not None else None
+    return names, utt2spk_tr, utt2spk_dev
+
+
+def resolved_config(
+    conf: dict, n_vocab: int, spk_names: list[str] | None, paths: dict[str, str | None]
+) -> dict[str, Any]:
+    """What ``exp_dir/config.yaml`` holds: the resolved sections plus :data:`RESOLVED_KEYS`."""
+    return {
+        **conf,
+        "n_vocab": n_vocab,
+        "n_speakers": len(spk_names) if spk_names else 0,
+        "paths": paths,
+    }
+
+
+def build_datasets(
+    train_dir: Path,
+    dev_dir: str | Path | None,
+    text_kw: dict[str, Any],
+    model: torch.nn.Module,
+    spk_names: list[str] | None,
+    utt2spk: tuple[Path | None, Path | None],
+) -> tuple[TTSDataset, TTSDataset | None]:
+    """The train and dev sets; ``text_kw``: ``n_vocab``, ``add_blank``. Frames are cut
+    to a multiple of the model's squeeze."""
+    kw = {**text_kw, "spk_list": spk_names, "squeeze": int(getattr(model, "squeeze", 1))}
+    train_set = TTSDataset(train_dir, utt2spk=utt2spk[0], **kw)
+    dev_set = TTSDataset(dev_dir, utt2spk=utt2spk[1], **kw) if dev_dir else None
+    return train_set, dev_set
+
+
+def experiment_paths(
+    train_dir: Path, dev_dir: str | Path | None, token_list: Path, stats: str | Path | None
+) -> dict[str, str | None]:
+    """The ``paths`` entry of ``exp_dir/config.yaml``."""
+    return {
+        "train_dir": str(train_dir),
+        "dev_dir": str(dev_dir) if dev_dir else None,
+        "token_list": str(token_list),
+        "stats": str(stats) if stats else None,
+    }
+
+
 def run_training(
     *,
     config: str | Path,
@@ -135,75 +211,39 @@ def run_training(
     """Train from files; returns :meth:`Trainer.fit`'s summary. Works under torchrun."""
     if build_model_fn is None:
         from glowtts.nets import build_model as build_model_fn
-    conf = load_config(config)
-    train_conf = dict(conf.get("train") or {})
-    if seed is not None:
-        train_conf["seed"] = seed
-    if max_steps is not None:
-        train_conf["max_steps"] = max_steps
-    train_conf = resolve_train_config(train_conf)
-    model_conf = dict(conf.get("model") or {})
+    conf = resolve_experiment_config(config, seed=seed, max_steps=max_steps)
+    train_conf, model_conf = conf["train"], conf["model"]
     text_conf = conf.get("text") or {}
     token_list, train_dir, exp_dir = Path(token_list), Path(train_dir), Path(exp_dir)
     n_vocab = len(read_token_list(token_list))
-    n_speakers = int(model_conf.get("n_speakers", 0) or 0)
-
     info = setup_distributed(device, train_conf["ddp_backend"])
     ok = False
     try:
         torch.manual_seed(train_conf["seed"])  # same initial weights on every rank
         model = build_model_fn(model_conf, n_vocab)
-        squeeze = int(getattr(model, "squeeze", 1))
-        spk_names = None
-        utt2spk_tr = utt2spk_dev = None
-        if n_speakers > 1:
-            utt2spk_tr = _utt2spk(train_dir, train_utt2spk)
-            spk_names = read_spk_list(spk_list) if spk_list else make_spk_list(utt2spk_tr)
-            if len(spk_names) > n_speakers:
-                raise ValueError(
-                    f"{len(spk_names)} speakers in the data but model.n_speakers={n_speakers}"
-                )
-            if dev_dir is not None:
-                utt2spk_dev = _utt2spk(Path(dev_dir), dev_utt2spk)
-        ds_kw = {
-            "n_vocab": n_vocab,
-            "add_blank": bool(text_conf.get("add_blank", False)),
-            "spk_list": spk_names,
-            "squeeze": squeeze,
-        }
-        train_set = TTSDataset(train_dir, utt2spk=utt2spk_tr, **ds_kw)
-        dev_set = TTSDataset(dev_dir, utt2spk=utt2spk_dev, **ds_kw) if dev_dir else None
-        resolved = dict(conf)
-        resolved["train"] = train_conf
-        resolved["model"] = model_conf
-        resolved["n_vocab"] = n_vocab
-        resolved["n_speakers"] = len(spk_names) if spk_names else 0
-        resolved["paths"] = {
-            "train_dir": str(train_dir),
-            "dev_dir": str(dev_dir) if dev_dir else None,
-            "token_list": str(token_list),
-            "stats": str(stats) if stats else None,
-        }
+        n_speakers = int(model_conf.get("n_speakers", 0) or 0)
+        spk_names, utt2spk_tr, utt2spk_dev = resolve_speakers(
+            n_speakers, train_dir, dev_dir, spk_list, train_utt2spk, dev_utt2spk
+        )
+        text_kw = {"n_vocab": n_vocab, "add_blank": bool(text_conf.get("add_blank", False))}
+        utt2spk = (utt2spk_tr, utt2spk_dev)
+        train_set, dev_set = build_datasets(train_dir, dev_dir, text_kw, model, spk_names, utt2spk)
         if info.is_main:
+            paths = experiment_paths(train_dir, dev_dir, token_list, stats)
             write_experiment_files(
                 exp_dir,
-                resolved,
+                resolved_config(conf, n_vocab, spk_names, paths),
                 token_list,
                 Path(stats) if stats else None,
                 spk_names,
                 argv if argv is not None else sys.argv,
             )
+        meta = {"model_conf": model_conf, "n_vocab": n_vocab, "text": dict(text_conf)}
+        d_model = int(model_conf.get("hidden_channels", MODEL_DEFAULTS["hidden_channels"]))
         trainer = Trainer(
-            model,
-            train_set,
-            dev_set,
-            train_conf,
-            exp_dir,
-            dist_info=info,
-            resume=resume,
-            d_model=int(model_conf.get("hidden_channels", 192)),
-            meta={"model_conf": model_conf, "n_vocab": n_vocab, "text": dict(text_conf)},
-        )
+            model, train_set, dev_set, train_conf, exp_dir,
+            dist_info=info, resume=resume, d_model=d_model, meta=meta,
+        )  # fmt: skip
         summary = trainer.fit()
         ok = True
         return summary

@@ -11,20 +11,19 @@ The model is any ``nn.Module`` with the Glow-TTS training interface::
 Files written under ``exp_dir`` (rank 0 only): ``train.log``, ``loss.jsonl`` (one record
 per optimizer step and per dev pass), ``checkpoints/step_XXXXXXXX.pth`` + ``best.pth``,
 ``tensorboard/`` (when installed), ``images/`` (loss curves, dev mel/alignment PNGs).
+The pieces around the loop have their own modules: :mod:`~glowtts.train.logs` (train.log,
+loss.jsonl), :mod:`~glowtts.train.signals` (stop requests), :mod:`~glowtts.train.resume`,
+:mod:`~glowtts.train.images` and :mod:`~glowtts.train.checkpoint`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import math
 import random
 import signal
-import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +38,18 @@ from glowtts import __version__
 from glowtts.data.collate import collate_tts
 from glowtts.data.sampler import BucketBatchSampler
 from glowtts.train import checkpoint as ckpt
+from glowtts.train import resume as resume_lib
 from glowtts.train.config import resolve_train_config
 from glowtts.train.distributed import DistInfo
-from glowtts.train.plots import plot_loss_curves, plot_mel_alignment, read_loss_log
+from glowtts.train.images import TensorBoard, write_final_images
+from glowtts.train.logs import LossLog, Throughput, training_logging
 from glowtts.train.schedule import build_optimizer, build_scheduler
+from glowtts.train.signals import StopRequest, ignore_stop_signals
 
 logger = logging.getLogger("glowtts.train")
 
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+_LOSS_KEYS = ("loss", "mle_loss", "dur_loss")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -58,14 +61,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def _worker_init(_: int) -> None:
-    """DataLoader workers ignore SIGINT/SIGTERM: a scheduler signals the whole process
-    group, and the main process must outlive its workers to write the last checkpoint
-    (the loader ends them when it is torn down)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def compile_model(model: torch.nn.Module, mode: str, backend: str = "inductor") -> int:
@@ -127,22 +122,13 @@ class Trainer:
         self.exp_dir = Path(exp_dir)
         self.ckpt_dir = self.exp_dir / "checkpoints"
         self.img_dir = self.exp_dir / "images"
-        self.loss_log = self.exp_dir / "loss.jsonl"
         self.dist = dist_info or DistInfo()
+        self.loss_log = LossLog(self.exp_dir / "loss.jsonl", enabled=self.dist.is_main)
         self.device = self.dist.device
         self.resume = resume
         self.d_model = self.conf["noam_d_model"] or d_model
         self.meta = meta or {}
-        self.collate_fn = collate_fn
-        if collate_fn is collate_tts:
-            # frames: also a multiple of the model's squeeze, or the flow cannot fold them
-            frames = math.lcm(self.conf["pad_multiple_frames"], int(getattr(model, "squeeze", 1)))
-            if self.conf["pad_multiple_tokens"] > 1 or frames > 1:
-                self.collate_fn = functools.partial(
-                    collate_tts,
-                    pad_multiple_tokens=self.conf["pad_multiple_tokens"],
-                    pad_multiple_frames=frames,
-                )
+        self.collate_fn = self._padded_collate(collate_fn, model)
         self.autocast_dtype = _DTYPES[self.conf["precision"]]
         if self.conf["precision"] == "fp16" and self.device.type == "cpu":
             logger.warning("fp16 on CPU is slow and only useful for testing; prefer bf16")
@@ -155,41 +141,31 @@ class Trainer:
         self.best_dev_loss = math.inf
         self.last_dev_step = -1
         self.last_saved_step = -1
-        self._tb = None
-        self._handlers: list[logging.Handler] = []
-        self.stop_signal: int | None = None  # set by SIGTERM/SIGINT during fit()
+        self._tb: TensorBoard | None = None
+        self.stop = StopRequest()  # catches SIGTERM/SIGINT during fit()
 
     # ------------------------------------------------------------------ utilities
     @property
     def is_main(self) -> bool:
         return self.dist.is_main
 
-    def _setup_logging(self) -> None:
-        root = logging.getLogger("glowtts")
-        self._saved_log = (root.level, root.propagate)
-        if self.is_main:
-            self.exp_dir.mkdir(parents=True, exist_ok=True)
-            fmt = logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s")
-            fh = logging.FileHandler(self.exp_dir / "train.log", encoding="utf-8")
-            fh.setFormatter(fmt)
-            sh = logging.StreamHandler(sys.stderr)
-            sh.setFormatter(fmt)
-            self._handlers = [fh, sh]
-            for h in self._handlers:
-                root.addHandler(h)
-            root.setLevel(logging.INFO)
-        else:
-            root.setLevel(logging.WARNING)
-        root.propagate = False
+    @property
+    def stop_signal(self) -> int | None:
+        """The signal (SIGTERM/SIGINT) that asked :meth:`fit` to stop, or None."""
+        return self.stop.signum
 
-    def _teardown_logging(self) -> None:
-        root = logging.getLogger("glowtts")
-        for h in self._handlers:
-            root.removeHandler(h)
-            h.close()
-        self._handlers = []
-        root.setLevel(self._saved_log[0])
-        root.propagate = self._saved_log[1]
+    def _padded_collate(self, collate_fn, model: torch.nn.Module):
+        if collate_fn is not collate_tts:
+            return collate_fn
+        # frames: also a multiple of the model's squeeze, or the flow cannot fold them
+        frames = math.lcm(self.conf["pad_multiple_frames"], int(getattr(model, "squeeze", 1)))
+        if self.conf["pad_multiple_tokens"] > 1 or frames > 1:
+            return functools.partial(
+                collate_tts,
+                pad_multiple_tokens=self.conf["pad_multiple_tokens"],
+                pad_multiple_frames=frames,
+            )
+        return collate_fn
 
     def _autocast(self):
         if self.autocast_dtype is None:
@@ -228,15 +204,9 @@ class Trainer:
             collate_fn=self.collate_fn,
             pin_memory=self.device.type == "cuda",
             generator=g,
-            worker_init_fn=_worker_init if nw > 0 else None,
+            worker_init_fn=ignore_stop_signals if nw > 0 else None,
             persistent_workers=False,
         )
-
-    def _log_record(self, rec: dict) -> None:
-        if not self.is_main:
-            return
-        with open(self.loss_log, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec) + "\n")
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
@@ -268,38 +238,8 @@ class Trainer:
             state["scaler"] = self.scaler.state_dict()
         return state
 
-    def save(self) -> Path | None:
-        """Write ``step_XXXXXXXX.pth`` atomically (rank 0) and prune old ones."""
-        state = self._state()  # collective under DDP: every rank calls it
-        path = self.ckpt_dir / ckpt.step_name(self.step)
-        if self.is_main:
-            ckpt.atomic_save(state, path)
-            removed = ckpt.prune_checkpoints(self.ckpt_dir, self.conf["keep_last"])
-            logger.info(
-                "saved %s%s",
-                path,
-                f" (removed {', '.join(p.name for p in removed)})" if removed else "",
-            )
-        self.last_saved_step = self.step
-        return path if self.is_main else None
-
-    def _try_resume(self) -> bool:
-        found = ckpt.find_latest_valid(self.ckpt_dir) if self.resume else None
-        if found is None:
-            if self.resume and self.is_main:
-                logger.info("no checkpoint in %s: training from scratch", self.ckpt_dir)
-            if not self.resume and self.is_main:
-                if self.ckpt_dir.is_dir() and any(self.ckpt_dir.iterdir()):
-                    # moved, not deleted: a stale higher step number would otherwise win
-                    # the next resume
-                    aside = self.ckpt_dir.with_name(
-                        f"checkpoints.old_{time.strftime('%Y%m%d-%H%M%S')}"
-                    )
-                    self.ckpt_dir.rename(aside)
-                    logger.warning("--resume false: moved old checkpoints to %s", aside)
-                self.loss_log.unlink(missing_ok=True)
-            return False
-        path, st = found
+    def _load_state(self, st: dict[str, Any]) -> None:
+        """Inverse of :meth:`_state`, RNG streams aside."""
         self.unwrapped.load_state_dict(st["model"])
         self.optimizer.load_state_dict(st["optimizer"])
         self.scheduler.load_state_dict(st["scheduler"])
@@ -312,29 +252,36 @@ class Trainer:
         self.best_dev_loss = float(st["best_dev_loss"])
         self.last_dev_step = int(st["last_dev_step"])
         self.last_saved_step = self.step
-        rngs = st["rng"]
-        if len(rngs) == self.dist.world_size:
-            self._resume_rng = rngs[self.dist.rank]
-        else:
-            logger.warning(
-                "checkpoint from %d ranks, now %d: RNG streams reseeded",
-                len(rngs),
-                self.dist.world_size,
+
+    def save(self) -> Path | None:
+        """Write ``step_XXXXXXXX.pth`` atomically (rank 0) and prune old ones."""
+        state = self._state()  # collective under DDP: every rank calls it
+        path = self.ckpt_dir / ckpt.step_name(self.step)
+        if self.is_main:
+            _, removed = ckpt.save_step_checkpoint(
+                state, self.ckpt_dir, self.step, self.conf["keep_last"]
             )
-            self._resume_rng = None
+            logger.info(
+                "saved %s%s",
+                path,
+                f" (removed {', '.join(p.name for p in removed)})" if removed else "",
+            )
+        self.last_saved_step = self.step
+        return path if self.is_main else None
+
+    def _try_resume(self) -> bool:
+        found = resume_lib.open_run(
+            self.ckpt_dir, self.loss_log, resume=self.resume, is_main=self.is_main
+        )
+        if found is None:
+            return False
+        path, st = found
+        self._load_state(st)
+        self._resume_rng = resume_lib.resumed_rng(st, self.dist)
+        if self._resume_rng is None:
             set_seed(self.conf["seed"] + self.dist.rank + 7919 * self.step)
         if self.is_main:
-            # drop log records the resumed run will write again
-            recs = read_loss_log(self.loss_log)
-            keep = [
-                r
-                for r in recs
-                if (r.get("split") == "train" and r["step"] <= self.step)
-                or (r.get("split") == "dev" and r["step"] <= self.last_dev_step)
-            ]
-            tmp = self.loss_log.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in keep), encoding="utf-8")
-            tmp.replace(self.loss_log)
+            resume_lib.trim_loss_log(self.loss_log, self.step, self.last_dev_step)
             logger.info(
                 "resumed from %s: step %d, epoch %d, batch %d of the epoch",
                 path,
@@ -344,54 +291,7 @@ class Trainer:
             )
         return True
 
-    # ------------------------------------------------------------------ main loop
-    def fit(self) -> dict:
-        """Train; returns a summary dict (step, epoch, best dev loss, bad steps, last dev)."""
-        self._setup_logging()
-        restore = self._install_signal_handlers()
-        try:
-            return self._fit()
-        finally:
-            for sig, handler in restore.items():
-                signal.signal(sig, handler)
-            if self._tb is not None:
-                self._tb.close()
-                self._tb = None
-            self._teardown_logging()
-
-    def _install_signal_handlers(self) -> dict:
-        """SIGTERM (Slurm's time limit, ``kill``, torchrun) and SIGINT (Ctrl-C) end the
-        step in progress, write a checkpoint and stop; a second SIGINT aborts at once.
-        Returns the previous handlers (none outside the main thread, where Python
-        cannot install them)."""
-        self.stop_signal = None
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-
-        def handler(signum, frame):
-            if self.stop_signal is not None and signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            if self.stop_signal is None:
-                self.stop_signal = signum
-                logger.warning(
-                    "%s received: stopping after this step with a checkpoint "
-                    "(press Ctrl-C again to abort without one)",
-                    signal.Signals(signum).name,
-                )
-
-        return {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-
-    def _stop_requested(self) -> bool:
-        """Whether any rank got a stop signal (collective under DDP: all ranks stop at
-        the same step, or the others would wait forever in the next all-reduce)."""
-        if self.dist.distributed:
-            t = torch.tensor([self.stop_signal or 0], device=self.device)
-            dist.all_reduce(t, op=dist.ReduceOp.MAX)
-            agreed = int(t)  # one host sync per step
-            if agreed:
-                self.stop_signal = self.stop_signal or agreed
-        return self.stop_signal is not None
-
+    # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         c, d = self.conf, self.dist
         set_seed(c["seed"] + d.rank)
@@ -399,37 +299,12 @@ class Trainer:
         self.optimizer = build_optimizer(self.unwrapped, c)
         self.scheduler = build_scheduler(self.optimizer, self.d_model, c["warmup_steps"])
         self.scaler = torch.amp.GradScaler(self.device.type) if c["precision"] == "fp16" else None
-        budget = {"batch_frames": c["batch_frames"], "batch_size": c["batch_size"]}
-        self.sampler = BucketBatchSampler(
-            _lengths_of(self.train_set),
-            **budget,
-            shuffle=c["shuffle"],
-            seed=c["seed"],
-            num_replicas=d.world_size,
-            rank=d.rank,
-        )
+        self.sampler = self._sampler(self.train_set, shuffle=c["shuffle"])
         self.dev_sampler = None
         if self.dev_set is not None:
-            self.dev_sampler = BucketBatchSampler(
-                _lengths_of(self.dev_set),
-                **budget,
-                shuffle=False,
-                seed=c["seed"],
-                num_replicas=d.world_size,
-                rank=d.rank,
-            )
+            self.dev_sampler = self._sampler(self.dev_set, shuffle=False)
         if self.is_main:
-            n_par = sum(p.numel() for p in self.unwrapped.parameters())
-            logger.info(
-                "model: %.2f M parameters; device %s; %d rank(s); precision %s; "
-                "%d train / %s dev utterances",
-                n_par / 1e6,
-                self.device,
-                d.world_size,
-                c["precision"],
-                len(self.train_set),
-                len(self.dev_set) if self.dev_set is not None else "no",
-            )
+            self._log_model_info()
         self._resume_rng = None
         resumed = self._try_resume()
         if not resumed and c["data_dependent_init"]:
@@ -445,17 +320,34 @@ class Trainer:
                 find_unused_parameters=c["ddp_find_unused_parameters"],
             )
         if c["tensorboard"] and self.is_main:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                logger.info(
-                    "tensorboard is not installed (pip install tensorboard): no TensorBoard "
-                    "events; losses are in loss.jsonl and images/"
-                )
-            else:
-                self._tb = SummaryWriter(str(self.exp_dir / "tensorboard"), purge_step=self.step)
+            self._tb = TensorBoard.open(self.exp_dir / "tensorboard", purge_step=self.step)
         if self._resume_rng is not None:
             ckpt.set_rng_state(self._resume_rng)  # last: nothing above may draw after it
+
+    def _sampler(self, ds: Dataset, shuffle: bool) -> BucketBatchSampler:
+        c = self.conf
+        return BucketBatchSampler(
+            _lengths_of(ds),
+            batch_frames=c["batch_frames"],
+            batch_size=c["batch_size"],
+            shuffle=shuffle,
+            seed=c["seed"],
+            num_replicas=self.dist.world_size,
+            rank=self.dist.rank,
+        )
+
+    def _log_model_info(self) -> None:
+        n_par = sum(p.numel() for p in self.unwrapped.parameters())
+        logger.info(
+            "model: %.2f M parameters; device %s; %d rank(s); precision %s; "
+            "%d train / %s dev utterances",
+            n_par / 1e6,
+            self.device,
+            self.dist.world_size,
+            self.conf["precision"],
+            len(self.train_set),
+            len(self.dev_set) if self.dev_set is not None else "no",
+        )
 
     def _compile(self) -> None:
         c = self.conf
@@ -488,118 +380,36 @@ class Trainer:
             or (c["max_epochs"] and self.epoch >= c["max_epochs"])
         )
 
+    # ------------------------------------------------------------------ main loop
+    def fit(self) -> dict:
+        """Train; returns a summary dict (step, epoch, best dev loss, bad steps, last dev)."""
+        log_file = self.exp_dir / "train.log" if self.is_main else None
+        with training_logging(log_file), self.stop:
+            try:
+                return self._fit()
+            finally:
+                if self._tb is not None:
+                    self._tb.close()
+                    self._tb = None
+
     def _fit(self) -> dict:
         self._setup()
-        c = self.conf
-        accum = c["accum_grad"]
         self.unwrapped.train()
-        bar = tqdm(
-            total=c["max_steps"] or None,
+        self._bar = tqdm(
+            total=self.conf["max_steps"] or None,
             initial=self.step,
-            disable=not (self.is_main and c["progress_bar"]),
+            disable=not (self.is_main and self.conf["progress_bar"]),
             dynamic_ncols=True,
             desc="train",
         )
-        t_last, frames_since = time.perf_counter(), 0.0
+        self._throughput = Throughput()
         self._group = self._new_group()
         stop = self._done()
         while not stop:
-            self.sampler.set_epoch(self.epoch, self.position)
-            if self.position == 0 and self.is_main:
-                ps = self.sampler.padding_stats()
-                logger.info(
-                    "epoch %d: %d batches per rank, padding waste %.1f%% (%d real / %d padded frames)",
-                    self.epoch,
-                    ps["batches_per_rank"],
-                    100 * ps["padding_waste"],
-                    ps["frames"],
-                    ps["padded_frames"],
-                )
-            n_left = len(self.sampler)
-            loader = self._make_loader(
-                self.train_set, self.sampler, c["seed"] * 100003 + self.epoch * 1009 + self.position
-            )
-            for i, batch in enumerate(loader):
-                self.position += 1
-                last = i == n_left - 1
-                self._group["n"] += 1
-                sync = self._group["n"] == accum or last
-                self._micro_step(batch, sync, accum)
-                if not sync:
-                    continue
-                stepped = self._optimizer_step()
-                g = self._group
-                self._group = self._new_group()
-                if not stepped:
-                    continue
-                self.step += 1
-                frames_since += g["frames"]
-                rec = {
-                    "split": "train",
-                    "step": self.step,
-                    "epoch": self.epoch,
-                    "loss": g["loss"] / g["n"],
-                    "mle_loss": g["mle_loss"] / g["n"],
-                    "dur_loss": g["dur_loss"] / g["n"],
-                    "lr": self.scheduler.get_last_lr()[0],
-                    "grad_norm": g["grad_norm"],
-                    "frames": g["frames"],
-                }
-                self._log_record(rec)
-                bar.update(1)
-                if self.step % c["log_interval_steps"] == 0 or self.step == 1:
-                    now = time.perf_counter()
-                    fps = frames_since / max(now - t_last, 1e-9)
-                    t_last, frames_since = now, 0.0
-                    bar.set_postfix(loss=f"{rec['loss']:.3f}", fps=f"{fps:.0f}")
-                    if self.is_main:
-                        logger.info(
-                            "step %d epoch %d: loss %.4f (mle %.4f dur %.4f) lr %.3e "
-                            "grad_norm %.3f %.0f frames/s",
-                            self.step,
-                            self.epoch,
-                            rec["loss"],
-                            rec["mle_loss"],
-                            rec["dur_loss"],
-                            rec["lr"],
-                            rec["grad_norm"],
-                            fps,
-                        )
-                    if self._tb is not None:
-                        for k in ("loss", "mle_loss", "dur_loss", "lr", "grad_norm"):
-                            self._tb.add_scalar(f"train/{k}", rec[k], self.step)
-                        self._tb.add_scalar("train/frames_per_s", fps, self.step)
-                if self._tb is not None and c["image_interval_steps"]:
-                    if self.step % c["image_interval_steps"] == 0:
-                        self._tb_images(g)
-                if self.step % c["save_interval_steps"] == 0:
-                    self.save()
-                if c["eval_interval_steps"] and self.step % c["eval_interval_steps"] == 0:
-                    self.evaluate()
-                if self._done() or self._stop_requested():
-                    stop = True
-                    break
-            else:
-                # epoch complete
-                self.epoch += 1
-                self.position = 0
-                self.evaluate()
-                stop = self._done()
-        bar.close()
-        interrupted = self.stop_signal is not None and not self._done()
-        if interrupted:
-            # a scheduler's grace period is short: the checkpoint first, no dev pass
-            if self.last_saved_step != self.step:
-                self.save()
-            if self.is_main:
-                logger.warning(
-                    "stopped by %s at step %d (epoch %d) with a checkpoint; run the same "
-                    "command again to resume",
-                    signal.Signals(self.stop_signal).name,
-                    self.step,
-                    self.epoch,
-                )
-            return self._summary(stop_signal=self.stop_signal)
+            stop = self._train_epoch()
+        self._bar.close()
+        if self.stop_signal is not None and not self._done():
+            return self._stop_early()
         if self.last_dev_step != self.step:
             self.evaluate()
         if self.last_saved_step != self.step:
@@ -614,6 +424,104 @@ class Trainer:
                 self.bad_steps,
             )
         return self._summary(stop_signal=None)
+
+    def _train_epoch(self) -> bool:
+        """The rest of the current epoch; returns whether training is over."""
+        self.sampler.set_epoch(self.epoch, self.position)
+        if self.position == 0 and self.is_main:
+            self._log_padding()
+        n_left, accum = len(self.sampler), self.conf["accum_grad"]
+        seed = self.conf["seed"] * 100003 + self.epoch * 1009 + self.position
+        for i, batch in enumerate(self._make_loader(self.train_set, self.sampler, seed)):
+            self.position += 1
+            self._group["n"] += 1
+            sync = self._group["n"] == accum or i == n_left - 1
+            self._micro_step(batch, sync, accum)
+            if not sync:
+                continue
+            stepped = self._optimizer_step()
+            g, self._group = self._group, self._new_group()
+            if not stepped:
+                continue
+            self.step += 1
+            self._after_step(g)
+            if self._done() or self.stop.agreed(self.dist):
+                return True
+        self.epoch += 1
+        self.position = 0
+        self.evaluate()
+        return self._done()
+
+    def _after_step(self, g: dict) -> None:
+        """Log the optimizer step of micro-batch group ``g``; images, checkpoint, dev pass."""
+        c = self.conf
+        self._throughput.add(g["frames"])
+        rec = {
+            "split": "train",
+            "step": self.step,
+            "epoch": self.epoch,
+            **{k: g[k] / g["n"] for k in _LOSS_KEYS},
+            "lr": self.scheduler.get_last_lr()[0],
+            "grad_norm": g["grad_norm"],
+            "frames": g["frames"],
+        }
+        self.loss_log.append(rec)
+        self._bar.update(1)
+        if self.step % c["log_interval_steps"] == 0 or self.step == 1:
+            self._log_train(rec, self._throughput.rate())
+        images = self._tb is not None and c["image_interval_steps"]
+        if images and self.step % c["image_interval_steps"] == 0 and g["batch"] is not None:
+            if g["path"] is not None:
+                self._tb.alignment_and_mel(g["path"], g["batch"], self.step)
+        if self.step % c["save_interval_steps"] == 0:
+            self.save()
+        if c["eval_interval_steps"] and self.step % c["eval_interval_steps"] == 0:
+            self.evaluate()
+
+    def _log_train(self, rec: dict, fps: float) -> None:
+        self._bar.set_postfix(loss=f"{rec['loss']:.3f}", fps=f"{fps:.0f}")
+        if self.is_main:
+            logger.info(
+                "step %d epoch %d: loss %.4f (mle %.4f dur %.4f) lr %.3e "
+                "grad_norm %.3f %.0f frames/s",
+                self.step,
+                self.epoch,
+                rec["loss"],
+                rec["mle_loss"],
+                rec["dur_loss"],
+                rec["lr"],
+                rec["grad_norm"],
+                fps,
+            )
+        if self._tb is not None:
+            self._tb.scalars("train", rec, (*_LOSS_KEYS, "lr", "grad_norm"), self.step)
+            self._tb.writer.add_scalar("train/frames_per_s", fps, self.step)
+
+    def _log_padding(self) -> None:
+        ps = self.sampler.padding_stats()
+        logger.info(
+            "epoch %d: %d batches per rank, padding waste %.1f%% (%d real / %d padded frames)",
+            self.epoch,
+            ps["batches_per_rank"],
+            100 * ps["padding_waste"],
+            ps["frames"],
+            ps["padded_frames"],
+        )
+
+    def _stop_early(self) -> dict:
+        """After a stop signal: a scheduler's grace period is short, so the checkpoint
+        first and no dev pass."""
+        if self.last_saved_step != self.step:
+            self.save()
+        if self.is_main:
+            logger.warning(
+                "stopped by %s at step %d (epoch %d) with a checkpoint; run the same "
+                "command again to resume",
+                signal.Signals(self.stop_signal).name,
+                self.step,
+                self.epoch,
+            )
+        return self._summary(stop_signal=self.stop_signal)
 
     def _summary(self, stop_signal: int | None) -> dict:
         """What :meth:`fit` returns; ``stop_signal``: the signal that stopped it early."""
@@ -774,10 +682,9 @@ class Trainer:
         res = {"split": "dev", "step": self.step, "epoch": self.epoch, "loss": mle + dur}
         res.update({"mle_loss": mle, "dur_loss": dur})
         self.last_dev = res
-        self._log_record(res)
+        self.loss_log.append(res)
         if self._tb is not None:
-            for k in ("loss", "mle_loss", "dur_loss"):
-                self._tb.add_scalar(f"dev/{k}", res[k], self.step)
+            self._tb.scalars("dev", res, _LOSS_KEYS, self.step)
         improved = math.isfinite(res["loss"]) and res["loss"] < self.best_dev_loss
         if self.is_main:
             logger.info(
@@ -792,36 +699,18 @@ class Trainer:
             self.best_dev_loss = res["loss"]
             path = self.save()  # re-save this step with the new best (collective)
             if self.is_main and path is not None:
-                ckpt.atomic_copy(path, self.ckpt_dir / "best.pth")
+                ckpt.mark_best(path, self.ckpt_dir)
         return res
 
     # ------------------------------------------------------------------ images
-    def _tb_images(self, g: dict) -> None:
-        path, batch = g["path"], g["batch"]
-        if path is None or batch is None:
-            return
-        tl, fl = int(batch["token_lengths"][0]), int(batch["feat_lengths"][0])
-        path = path[0, :tl, :fl].float().cpu()
-        mel = batch["feats"][0, :fl].T.float()
-        mel = (mel - mel.min()) / (mel.max() - mel.min() + 1e-8)
-        self._tb.add_image("train/alignment", path.flip(0), self.step, dataformats="HW")
-        self._tb.add_image("train/mel", mel.flip(0), self.step, dataformats="HW")
-
     def _final_images(self) -> None:
-        self.img_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            plot_loss_curves(read_loss_log(self.loss_log), self.img_dir / "loss_curves.png")
-        except Exception as e:  # noqa: BLE001 - plots must never lose a finished training
-            logger.warning("could not plot loss curves: %s", e)
-        if self.dev_set is None:
-            return
-        try:
-            self._dev_sample_png()
-        except Exception as e:  # noqa: BLE001
-            logger.warning("could not plot the dev sample: %s", e)
+        sample = self._dev_sample if self.dev_set is not None else None
+        write_final_images(self.img_dir, self.loss_log.path, self.step, sample)
 
     @torch.no_grad()
-    def _dev_sample_png(self) -> None:
+    def _dev_sample(self) -> tuple[dict, np.ndarray, np.ndarray | None]:
+        """The first dev utterance, its MAS alignment ``(T_text, T_mel)`` and the mel
+        ``(T_gen, n_mels)`` synthesised from its text (None without ``inference``)."""
         model = self.unwrapped
         model.eval()
         item = self.dev_set[0]
@@ -834,12 +723,4 @@ class Trainer:
                 gen = inf["mel"][0, : int(inf["mel_lengths"][0])].float().cpu().numpy()
         model.train()
         tl = int(b["token_lengths"][0])
-        path = out["path"][0, :tl].float().cpu().numpy()
-        t = path.shape[1]
-        plot_mel_alignment(
-            item["feats"][:t].numpy(),
-            path,
-            self.img_dir / f"dev_{item['utt_id']}_step{self.step:08d}.png",
-            gen_mel=gen,
-            title=item["utt_id"],
-        )
+        return item, out["path"][0, :tl].float().cpu().numpy(), gen

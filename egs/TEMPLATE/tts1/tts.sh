@@ -23,6 +23,28 @@ set -euo pipefail
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${0##*/}:${BASH_LINENO[0]}) $*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
 
+# split_run_merge SCP PART MERGE RUNNER...: split the table SCP into $nj parts (part n
+# at PART with JOB replaced by n), run RUNNER (a job runner with its JOB=1:$nj options,
+# log and command), then merge the parts' outputs. MERGE: "FROM=TO ..." pairs; FROM is
+# a path with JOB, each part's file, all sorted into TO; a FROM starting with '?' may be
+# missing in a part.
+split_run_merge() {
+  local scp=$1 part=$2 specs spec from to n optional
+  read -r -a specs <<<"$3"
+  shift 3
+  local parts=()
+  for n in $(seq "$nj"); do parts+=("${part//JOB/$n}"); done
+  utils/split_scp.sh "$scp" "${parts[@]}"
+  "$@"
+  for spec in "${specs[@]}"; do
+    from=${spec%%=*} to=${spec#*=} optional=false
+    if [ "${from:0:1}" = "?" ]; then from=${from:1} optional=true; fi
+    for n in $(seq "$nj"); do
+      if [ "$optional" = false ] || [ -f "${from//JOB/$n}" ]; then cat "${from//JOB/$n}"; fi
+    done | sort >"$to"
+  done
+}
+
 # ------------------------------------------------------------------- options
 stage=0               # first stage to run
 stop_stage=100        # last stage to run
@@ -110,19 +132,16 @@ if [ $stage -le 1 ] && [ $stop_stage -ge 1 ]; then
     [ -f "data/$s/wav.scp" ] || die "data/$s/wav.scp missing: run stage 0 first"
     out=$dumpdir/$s
     mkdir -p "$out/log" "$out/split$nj"
-    split_scps=""
-    for n in $(seq "$nj"); do split_scps+=" $out/split$nj/wav.$n.scp"; done
-    # shellcheck disable=SC2086
-    utils/split_scp.sh "data/$s/wav.scp" $split_scps
     skip=()
     if [ "$skip_bad" = true ]; then skip=(--skip_bad --skipped_list "$out/split$nj/skipped.JOB"); fi
-    ${train_cmd} JOB=1:"$nj" "$out/log/extract.JOB.log" \
-      glowtts-extract-feats --config "$train_config" --no_progress "${skip[@]}" \
-        --wav_scp "$out/split$nj/wav.JOB.scp" \
-        --out_ark "$(pwd)/$out/split$nj/feats.JOB.ark" --out_scp "$out/split$nj/feats.JOB.scp" \
-        --out_utt2num_frames "$out/split$nj/utt2num_frames.JOB"
-    for n in $(seq "$nj"); do cat "$out/split$nj/feats.$n.scp"; done | sort >"$out/feats.scp"
-    for n in $(seq "$nj"); do cat "$out/split$nj/utt2num_frames.$n"; done | sort >"$out/utt2num_frames"
+    # shellcheck disable=SC2086
+    split_run_merge "data/$s/wav.scp" "$out/split$nj/wav.JOB.scp" \
+      "$out/split$nj/feats.JOB.scp=$out/feats.scp $out/split$nj/utt2num_frames.JOB=$out/utt2num_frames" \
+      ${train_cmd} JOB=1:"$nj" "$out/log/extract.JOB.log" \
+        glowtts-extract-feats --config "$train_config" --no_progress "${skip[@]}" \
+          --wav_scp "$out/split$nj/wav.JOB.scp" \
+          --out_ark "$(pwd)/$out/split$nj/feats.JOB.ark" --out_scp "$out/split$nj/feats.JOB.scp" \
+          --out_utt2num_frames "$out/split$nj/utt2num_frames.JOB"
     log "  $out: $(wc -l <"$out/feats.scp") of $(wc -l <"data/$s/wav.scp") utterances"
   done
   glowtts-compute-stats --feats_scp "$dumpdir/$train_set/feats.scp" --out "$dumpdir/$train_set/stats.npy"
@@ -176,17 +195,14 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
     [ -f "$dumpdir/$s/feats.scp" ] || die "$dumpdir/$s/feats.scp missing: run stage 1 first"
     rm -rf "$dir/split$nj" "$dir/plots"
     mkdir -p "$dir/log" "$dir/split$nj" "$dir/plots"
-    split_tokens=""
-    for n in $(seq "$nj"); do split_tokens+=" $dir/split$nj/token.$n"; done
+    merge=""
+    for f in durations durations.per_token skipped; do merge+=" $dir/split$nj/JOB/$f=$dir/$f"; done
     # shellcheck disable=SC2086
-    utils/split_scp.sh "$dumpdir/$s/token" $split_tokens
-    ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/extract.JOB.log" \
-      glowtts-extract-durations --exp_dir "$exp" --data_dir "$dumpdir/$s" \
-        --utt_list "$dir/split$nj/token.JOB" --out_dir "$dir/split$nj/JOB" \
-        --utt2spk "data/$s/utt2spk" --device "$device" --n_plots 2 --verbose false "${ckpt_opt[@]}"
-    for f in durations durations.per_token skipped; do
-      for n in $(seq "$nj"); do cat "$dir/split$nj/$n/$f"; done | sort >"$dir/$f"
-    done
+    split_run_merge "$dumpdir/$s/token" "$dir/split$nj/token.JOB" "$merge" \
+      ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/extract.JOB.log" \
+        glowtts-extract-durations --exp_dir "$exp" --data_dir "$dumpdir/$s" \
+          --utt_list "$dir/split$nj/token.JOB" --out_dir "$dir/split$nj/JOB" \
+          --utt2spk "data/$s/utt2spk" --device "$device" --n_plots 2 --verbose false "${ckpt_opt[@]}"
     cp "$dir/split$nj/1/info.yaml" "$dir/info.yaml"
     find "$dir/split$nj" -name '*.png' -exec cp {} "$dir/plots/" \;
     log "  $dir/durations: $(wc -l <"$dir/durations") utterances ($(wc -l <"$dir/skipped") skipped)"
@@ -213,10 +229,6 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     [ -f "$dumpdir/$s/token" ] || die "$dumpdir/$s/token missing: run stage 2 first"
     rm -rf "$dir/split$nj"
     mkdir -p "$dir/log" "$dir/split$nj"
-    split_tokens=""
-    for n in $(seq "$nj"); do split_tokens+=" $dir/split$nj/token.$n"; done
-    # shellcheck disable=SC2086
-    utils/split_scp.sh "$dumpdir/$s/token" $split_tokens
     opts=()
     [ -z "$decode_config" ] || opts+=(--decode_config "$decode_config")
     [ -z "$checkpoint" ] || opts+=(--checkpoint "$checkpoint")
@@ -231,14 +243,13 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     fi
     gpu_opt=0
     if [ "$gpu_inference" = true ]; then gpu_opt=1; fi
-    ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/decode.JOB.log" \
-      glowtts-decode --exp_dir "$exp" --token "$dir/split$nj/token.JOB" \
-        --out_dir "$dir/split$nj/JOB" --device "$device" --verbose false "${opts[@]}"
-    for f in feats.scp durations timing; do
-      for n in $(seq "$nj"); do
-        [ ! -f "$dir/split$nj/$n/$f" ] || cat "$dir/split$nj/$n/$f"
-      done | sort >"$dir/$f"
-    done
+    merge=""  # '?': a part without durations (or timing) is fine
+    for f in feats.scp durations timing; do merge+=" ?$dir/split$nj/JOB/$f=$dir/$f"; done
+    # shellcheck disable=SC2086
+    split_run_merge "$dumpdir/$s/token" "$dir/split$nj/token.JOB" "$merge" \
+      ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/decode.JOB.log" \
+        glowtts-decode --exp_dir "$exp" --token "$dir/split$nj/token.JOB" \
+          --out_dir "$dir/split$nj/JOB" --device "$device" --verbose false "${opts[@]}"
     log "  $dir: $(wc -l <"$dir/feats.scp") utterances decoded"
   done
 fi
