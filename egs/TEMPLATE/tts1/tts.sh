@@ -72,6 +72,12 @@ EOH
 . utils/parse_options.sh
 
 [ $# -eq 0 ] || die "unexpected arguments: $*\n$help_message"
+# Kaldi-style files (wav.scp, feats.scp) and job commands split on whitespace: refuse such
+# paths before any work instead of failing at stage 3. The real path counts (programs see it
+# through any link).
+for p in "$(pwd -P)" "$dumpdir" "$expdir"; do
+  case $p in *[[:space:]]*) die "the path '$p' contains whitespace, which Kaldi-style data files and the job scripts cannot hold (stage 3 would fail). Move or copy the checkout (or this recipe dir) to a path without spaces and run it there, and keep --dumpdir/--expdir free of spaces";; esac
+done
 [ -f "$train_config" ] || die "train config $train_config not found (--train_config)"
 [ -z "$decode_config" ] || [ -f "$decode_config" ] || die "decode config $decode_config not found"
 if [ -z "$token_type" ]; then
