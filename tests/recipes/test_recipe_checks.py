@@ -1,4 +1,4 @@
-"""The recipe refuses a path with whitespace at once, before any stage runs."""
+"""Fast recipe checks: paths with whitespace refused at once; stage 2 honours --skip_bad."""
 
 from __future__ import annotations
 
@@ -50,3 +50,20 @@ def test_link_to_spaced_dir_and_spaced_dumpdir_are_refused(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr
     proc = _run(plain, "--stage", "0", "--stop_stage", "-1", "--dumpdir", "dump dir")
     assert proc.returncode != 0 and "'dump dir' contains whitespace" in proc.stderr
+
+
+def test_stage2_skip_bad_reaches_token_list_and_tokenize(tmp_path: Path) -> None:
+    recipe = _mirror(tmp_path / "r")
+    for s, extra in (("train", "t-bad ... !?\n"), ("dev", "d-emoji Hi \U0001f600 there.\n"),
+                     ("eval", "")):  # fmt: skip
+        (recipe / "data" / s).mkdir(parents=True)
+        text = f"{s}-1 Hello there.\n{s}-2 How are you?\n{extra}"
+        (recipe / "data" / s / "text").write_text(text, encoding="utf-8")
+    proc = _run(recipe, "--stage", "2", "--stop_stage", "2")
+    assert proc.returncode != 0 and "t-bad" in proc.stderr and "--skip_bad true" in proc.stderr
+    proc = _run(recipe, "--stage", "2", "--stop_stage", "2", "--skip_bad", "true")
+    assert proc.returncode == 0, proc.stderr
+    assert (recipe / "data/token_list/char/skipped").read_text().split()[0] == "t-bad"
+    assert (recipe / "dump/dev/token.skipped").read_text().split()[0] == "d-emoji"
+    assert "d-emoji" not in (recipe / "dump/dev/token").read_text()
+    assert "\U0001f600" not in (recipe / "data/token_list/char/tokens.txt").read_text("utf-8")
