@@ -5,6 +5,8 @@ Example::
     glowtts-compute-stats --feats_scp dump/train/feats.scp --out dump/train/stats.npy
 
 writes ``stats.npy`` (float64 ``(2, n_mels)`` = ``[mean; std]``) and ``stats.json`` (counts).
+Only numeric ark records are read: ``cmd |`` entries and pickled records are refused unless
+``--allow_pipes`` / ``--allow_pickle`` (for files you trust).
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--feats_scp", required=True, nargs="+", help="feats.scp file(s)")
     p.add_argument("--out", required=True, help="output stats.npy (json with counts beside it)")
     p.add_argument("--no_progress", action="store_true", help="no tqdm progress bar")
+    p.add_argument(
+        "--allow_pipes",
+        action="store_true",
+        help="run feats.scp entries that are commands ('cmd |'); refused by default, as they "
+        "run any code: only for files you trust",
+    )
+    p.add_argument(
+        "--allow_pickle",
+        action="store_true",
+        help="read ark records that are pickles; refused by default, as unpickling runs any "
+        "code: only for files you trust",
+    )
     return p
 
 
@@ -33,9 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
     try:
-        stats = compute_stats(args.feats_scp, args.out, progress=not args.no_progress)
+        stats = compute_stats(
+            args.feats_scp,
+            args.out,
+            progress=not args.no_progress,
+            allow_pipes=args.allow_pipes,
+            allow_pickle=args.allow_pickle,
+        )
     except (OSError, ValueError) as e:
-        print(f"glowtts-compute-stats: error: {e}", file=sys.stderr)
+        hint = ""
+        if "allow_pipes=True" in str(e) or "allow_pickle=True" in str(e):
+            hint = " (on this command line: --allow_pipes / --allow_pickle)"
+        print(f"glowtts-compute-stats: error: {e}{hint}", file=sys.stderr)
         return 1
     logging.getLogger("glowtts-compute-stats").info(
         "%d utterances, %d frames -> %s", stats.n_utts, stats.n_frames, args.out

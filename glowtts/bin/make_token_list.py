@@ -10,6 +10,11 @@ sentencepiece model for ``bpe`` (``out_dir/bpe.model``), and writes
 ``out_dir/tokens.txt`` and ``out_dir/frontend.yaml`` (the resolved front-end,
 paths relative to it: the directory is self-contained and is what training
 copies into the experiment dir).
+
+The text is screened first: characters foreign to the script the cleaners produce
+are a warning naming each one and its utterances; an utterance with no letter or
+digit after cleaning is an error, unless ``--skip_bad true``, which drops those
+utterances and the ones with foreign characters (listed in ``out_dir/skipped``).
 """
 
 from __future__ import annotations
@@ -22,13 +27,7 @@ from collections.abc import Sequence
 
 import yaml
 
-
-def _str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {v!r}")
+from glowtts.utils import str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -41,12 +40,22 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--out_dir", required=True, help="output dir, e.g. data/token_list/phn")
     p.add_argument("--token_type", help="override text.token_type: char|phn|bpe")
     p.add_argument("--nbpe", type=int, help="override text.bpe.nbpe (bpe vocabulary size)")
-    p.add_argument("--add_blank", type=_str2bool, help="override text.add_blank (true/false)")
+    p.add_argument("--add_blank", type=str2bool, help="override text.add_blank (true/false)")
     p.add_argument("--cleaners", nargs="+", help="override text.cleaners (names, in order)")
     p.add_argument(
         "--inventory_only",
         action="store_true",
         help="char: do not add characters of the text that are outside the char inventory",
+    )
+    p.add_argument(
+        "--skip_bad",
+        type=str2bool,
+        nargs="?",
+        const=True,
+        default=False,
+        help="true: drop utterances with no letter or digit after cleaning, or with "
+        "characters foreign to the cleaners' script, listing them in <out_dir>/skipped; "
+        "false (default): such utterances are an error",
     )
     return p
 
@@ -77,7 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             conf["add_blank"] = args.add_blank
         if args.cleaners:
             conf["cleaners"] = args.cleaners
-        fe = make_token_list(conf, args.text, args.out_dir, inventory_only=args.inventory_only)
+        fe = make_token_list(
+            conf,
+            args.text,
+            args.out_dir,
+            inventory_only=args.inventory_only,
+            skip_bad=args.skip_bad,
+        )
     except (OSError, ValueError) as e:
         print(f"glowtts-make-token-list: error: {e}", file=sys.stderr)
         return 1

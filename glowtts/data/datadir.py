@@ -209,12 +209,29 @@ def _write_filtered(
     write_table(d / name, {k: v for k, v in data.items() if k in keep})
 
 
+def next_backup_dir(data_dir: str | Path) -> Path:
+    """Where the next :func:`fix_data_dir` of ``data_dir`` puts its backups.
+
+    ``<dir>/.backup`` when it is absent or empty (the first run), else the first absent or
+    empty ``<dir>/.backup.N`` (N = 1, 2, ...): existing backups are never overwritten, so
+    ``.backup/`` always holds the data dir as it was before the first fix.
+    """
+    d = Path(data_dir)
+    cand, n = d / ".backup", 0
+    while cand.exists() and (not cand.is_dir() or any(cand.iterdir())):
+        n += 1
+        cand = d / f".backup.{n}"
+    return cand
+
+
 def fix_data_dir(data_dir: str | Path) -> tuple[int, int]:
     """Make a data dir valid: keep the utterances present in every file, drop repeated keys,
     empty values and empty text, sort every file, regenerate ``spk2utt``.
 
-    The original files are copied to ``<dir>/.backup/<file>`` and the dropped lines written
-    to ``<dir>/.backup/<file>.removed``.
+    The original files are copied to ``<backup>/<file>`` and the dropped lines written to
+    ``<backup>/<file>.removed``, where ``<backup>`` is :func:`next_backup_dir`: ``.backup/``
+    on the first run, then ``.backup.1/``, ``.backup.2/``... so a later run never overwrites
+    the originals of an earlier one.
 
     Returns:
         ``(kept, before)``: utterances kept, and utterances in ``utt2spk`` before.
@@ -225,7 +242,7 @@ def fix_data_dir(data_dir: str | Path) -> tuple[int, int]:
             f"{d}/utt2spk does not exist; create it (one speaker per utterance: "
             f"awk '{{print $1, $1}}' {d}/wav.scp > {d}/utt2spk) and rerun"
         )
-    backup = d / ".backup"
+    backup = next_backup_dir(d)
     backup.mkdir(exist_ok=True)
     names = [n for n in ("wav.scp", *UTT_FILES, *SPK_FILES, "spk2utt") if (d / n).is_file()]
     for n in names:
@@ -488,10 +505,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             utts = validate_data_dir(args.data_dir, no_text=args.no_text, no_wav=args.no_wav)
             print(f"{prog}: {args.data_dir} is OK ({len(utts)} utterances)", file=sys.stderr)
         elif args.verb == "fix":
+            backup = next_backup_dir(args.data_dir)
             kept, before = fix_data_dir(args.data_dir)
             print(
                 f"{prog}: kept {kept} of {before} utterances in {args.data_dir}; originals and "
-                f"removed lines in {args.data_dir}/.backup",
+                f"removed lines in {backup}",
                 file=sys.stderr,
             )
         elif args.verb == "subset":

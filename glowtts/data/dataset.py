@@ -102,11 +102,12 @@ class TTSDataset(Dataset):
         self._spk: list[int] = []
         self.feat_lengths: list[int] = []
         self.token_lengths: list[int] = []
-        too_short = 0
+        too_short: list[str] = []
         for k in sorted(keys):
             ids = self._token_ids(tok, k, tokens[k], n_vocab)
-            if n_frames[k] // squeeze * squeeze < min_frames_per_token * len(ids):
-                too_short += 1
+            usable = n_frames[k] // squeeze * squeeze
+            if usable < min_frames_per_token * len(ids):
+                too_short.append(f"{k} ({usable} frames < {min_frames_per_token} x {len(ids)})")
                 continue
             if self.spk2id is not None:
                 self._spk.append(self._speaker_id(utt2spk, k, utt2spk_map[k][0]))
@@ -115,14 +116,27 @@ class TTSDataset(Dataset):
             self.feat_lengths.append(n_frames[k])
             self.token_lengths.append(len(ids))
         if too_short:
-            logger.warning(
-                "%s: %d utterances have fewer frames than tokens and are dropped",
-                self.dump_dir,
-                too_short,
-            )
+            self._warn_too_short(too_short, min_frames_per_token, squeeze)
         if not self.utt_ids:
             raise ValueError(f"{self.dump_dir}: no usable utterances")
         self._feats = feats
+
+    def _warn_too_short(self, drops: list[str], min_frames_per_token: int, squeeze: int) -> None:
+        """Name every utterance dropped for having too few frames for its tokens, and why."""
+        logger.warning(
+            "%s: %d utterances have fewer frames than tokens and are dropped (limit: "
+            "min_frames_per_token=%d x tokens, as the alignment needs >= 1 frame per token; "
+            "frames are trimmed to a "
+            "multiple of the model's squeeze model.n_sqz=%d; tokens are %s): %s. A transcript "
+            "far longer than its audio is usually a wrong or joined transcript: fix it in "
+            "the data dir's text and rerun stage 2",
+            self.dump_dir,
+            len(drops),
+            min_frames_per_token,
+            squeeze,
+            "2n+1 with the blanks of text.add_blank" if self.add_blank else "the stage-2 ids",
+            ", ".join(drops),
+        )
 
     def _required_files(self) -> tuple[Path, Path]:
         """``feats.scp`` and ``token`` of the dump dir; a missing one names the stage to run."""
@@ -146,14 +160,23 @@ class TTSDataset(Dataset):
         keys = set(feats) & set(tokens)
         if with_spk:
             keys &= set(utt2spk_map)
-        n_all = len(set(feats) | set(tokens) | set(utt2spk_map))
-        if len(keys) < n_all:
+        everything = set(feats) | set(tokens) | set(utt2spk_map)
+        if len(keys) < len(everything):
+            lacking = {"feats.scp": set(feats), "token": set(tokens)}
+            if with_spk:
+                lacking["utt2spk"] = set(utt2spk_map)
+            detail = "; ".join(
+                f"not in {name}: {' '.join(sorted(everything - have))}"
+                for name, have in lacking.items()
+                if everything - have
+            )
             logger.warning(
-                "%s: %d of %d utterances lack feats, tokens%s and are dropped",
+                "%s: %d of %d utterances are dropped (%s); stages 1-2 skip bad utterances "
+                "with --skip_bad true (see the 'skipped' lists they write)",
                 self.dump_dir,
-                n_all - len(keys),
-                n_all,
-                " or a speaker" if with_spk else "",
+                len(everything) - len(keys),
+                len(everything),
+                detail,
             )
         return keys
 

@@ -69,6 +69,28 @@ def test_too_short_dropped_and_bad_ids(tmp_path, caplog):
         TTSDataset(d, 3)
 
 
+def test_long_transcript_drop_names_utterance_and_limit(dump, caplog):
+    """A 10,000-token transcript on short audio is dropped with its name, the limit and why."""
+    d, utts = dump
+    lines = (d / "token").read_text().splitlines()
+    long_utt = lines[2].split()[0]
+    lines[2] = long_utt + " " + " ".join(["3"] * 10_000)
+    (d / "token").write_text("\n".join(lines) + "\n")
+    with open(d / "token", "a") as f:
+        f.write("no_feats_utt 1 2 3\n")
+    with caplog.at_level(logging.WARNING):
+        ds = TTSDataset(d, tinytts.N_VOCAB, squeeze=2)
+    assert long_utt not in ds.utt_ids and len(ds) == len(utts) - 1
+    assert f"{long_utt} (16 frames < 1 x 10000)" in caplog.text
+    assert "min_frames_per_token=1" in caplog.text and "model.n_sqz=2" in caplog.text
+    assert "not in feats.scp: no_feats_utt" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        TTSDataset(d, tinytts.N_VOCAB, add_blank=True)
+    assert f"{long_utt} (16 frames < 1 x 20001)" in caplog.text
+    assert "text.add_blank" in caplog.text
+
+
 def test_no_usable_utts_and_missing_files(tmp_path):
     d = tmp_path / "d"
     tinytts.write_dump(d, 2, token_lengths=[5, 5], frames_per_token=1)

@@ -240,3 +240,28 @@ def test_feats_reader_refuses_audio_records_and_bad_lines(tmp_path) -> None:
     scp.write_text(good + "u2 a b\n")
     with pytest.raises(DataDirError, match="line 2: expected 'key' \\+ 1 field"):
         kaldi.FeatsReader(scp)
+
+
+def test_compute_stats_cli_refuses_pipes_and_pickles_unless_opted_in(tmp_path, capsys) -> None:
+    """glowtts-compute-stats reads features through FeatsReader; --allow_* opt in."""
+    import kaldiio
+    import numpy as np
+
+    from glowtts.bin.compute_stats import main
+
+    m = np.arange(12, dtype=np.float32).reshape(4, 3)
+    kaldiio.save_mat(str(tmp_path / "m.mat"), m)
+    pipe_scp = tmp_path / "pipe.scp"
+    pipe_scp.write_text(f"u1 cat {tmp_path / 'm.mat'} |\n")
+    pkl_ark, pkl_scp = tmp_path / "p.ark", tmp_path / "p.scp"
+    kaldiio.save_ark(str(pkl_ark), {"u1": m}, scp=str(pkl_scp), write_function="pickle")
+    for scp, flag, what in ((pipe_scp, "--allow_pipes", "is a command"),
+                            (pkl_scp, "--allow_pickle", "pickled")):  # fmt: skip
+        out = tmp_path / f"{scp.stem}_stats.npy"
+        assert main(["--feats_scp", str(scp), "--out", str(out), "--no_progress"]) == 1
+        err = capsys.readouterr().err
+        assert f"{scp}: line 1: utterance 'u1'" in err and what in err and flag in err
+        assert not out.exists()
+        assert main(["--feats_scp", str(scp), "--out", str(out), "--no_progress", flag]) == 0
+        stats = np.load(out)
+        assert np.allclose(stats[0], m.mean(0)) and np.allclose(stats[1], m.std(0))

@@ -97,6 +97,30 @@ def test_fix_makes_valid_and_backs_up(tmp_path) -> None:
     assert (d / "spk2utt").read_text() == "spka a1\nspkb b1 b2 b3\n"
 
 
+def test_second_fix_keeps_first_originals(tmp_path) -> None:
+    """A second fix_data_dir.sh must not overwrite the .backup/ originals of the first."""
+    d = _make(tmp_path / "train")
+    (d / "text").write_text("a1 x\na2 x\nb1 x\nb2\nb3 x\n")  # b2: empty text
+    first = (d / "text").read_text()
+    r = _sh(str(UTILS / "fix_data_dir.sh"), "train", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "train/.backup" in r.stderr
+    assert (d / ".backup" / "text").read_text() == first
+    (d / "text").write_text((d / "text").read_text().replace("a1 x", "a1"))  # a1 now empty
+    second = (d / "text").read_text()
+    r = _sh(str(UTILS / "fix_data_dir.sh"), "train", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "train/.backup.1" in r.stderr
+    assert (d / ".backup" / "text").read_text() == first  # the first originals survive
+    assert "b2" in (d / ".backup" / "text.removed").read_text()
+    assert (d / ".backup.1" / "text").read_text() == second
+    assert (d / ".backup.1" / "text.removed").read_text().split() == ["a1"]
+    fix_data_dir(d)  # a third run (nothing to remove) takes the next free number
+    assert (d / ".backup.2" / "text").is_file()
+    assert (d / ".backup" / "text").read_text() == first
+    assert validate_data_dir(d) == ["a2", "b1", "b3"]
+
+
 def test_subset_and_copy(tmp_path) -> None:
     src = _make(tmp_path / "train")
     assert subset_data_dir(src, tmp_path / "first", first=2) == ["a1", "a2"]

@@ -62,7 +62,7 @@ eval_sets="dev eval"  # sets to decode and synthesize
 download_dir=         # stage -1 target dir; the corpus appears in it (default: the parent of db_root)
 download_opts=        # extra options for local/download.sh (stage -1)
 data_opts=            # extra options for local/data.sh (stage 0)
-skip_bad=false        # stages 0-1: skip (and log) bad utterances instead of stopping
+skip_bad=false        # stages 0-2: skip (and log) bad utterances instead of stopping
 gpu_inference=false   # stage 5: decode on a GPU
 eval_max_utts=0       # stage 7: utterances per set in the report (0: all)
 teacher_forcing=false # stages 5-6: decode with the stage-4 MAS durations (analysis) into decode_<set>_teacher
@@ -83,7 +83,7 @@ Usage: $0 [options]   (run from egs/<corpus>/tts1 through its run.sh)
   --db_root DIR              corpus location
   --token_type char|phn|bpe  text front-end (default: text.token_type of the train config)
   --nbpe N                   BPE vocabulary size
-  --skip_bad true|false      skip bad utterances in stages 0-1 with a logged reason
+  --skip_bad true|false      skip bad utterances in stages 0-2 with a logged reason
   --gpu_inference true|false decode (stages 4, 5, 7) on a GPU
   --use_refined_dp true|false decode with the stage-4 duration predictor
   --teacher_forcing true|false decode with the stage-4 MAS durations into decode_<set>_teacher
@@ -94,6 +94,12 @@ EOH
 . utils/parse_options.sh
 
 [ $# -eq 0 ] || die "unexpected arguments: $*\n$help_message"
+# Kaldi-style files (wav.scp, feats.scp) and job commands split on whitespace: refuse such
+# paths before any work instead of failing at stage 3. The real path counts (programs see it
+# through any link).
+for p in "$(pwd -P)" "$dumpdir" "$expdir"; do
+  case $p in *[[:space:]]*) die "the path '$p' contains whitespace, which Kaldi-style data files and the job scripts cannot hold (stage 3 would fail). Move or copy the checkout (or this recipe dir) to a path without spaces and run it there, and keep --dumpdir/--expdir free of spaces";; esac
+done
 [ -f "$train_config" ] || die "train config $train_config not found (--train_config)"
 [ -z "$decode_config" ] || [ -f "$decode_config" ] || die "decode config $decode_config not found"
 if [ -z "$token_type" ]; then
@@ -151,11 +157,14 @@ if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   log "stage 2: token list ($token_type) and token ids"
   opts=()
   [ -z "$nbpe" ] || opts+=(--nbpe "$nbpe")
+  # --skip_bad true: utterances with no letter/digit or with foreign characters are dropped and
+  # listed in $token_dir/skipped and $dumpdir/<set>/token.skipped
   glowtts-make-token-list --config "$train_config" --token_type "$token_type" "${opts[@]}" \
-    --text "data/$train_set/text" --out_dir "$token_dir"
+    --text "data/$train_set/text" --out_dir "$token_dir" --skip_bad "$skip_bad"
   for s in $all_sets; do
     mkdir -p "$dumpdir/$s"
-    glowtts-tokenize --frontend "$token_dir/frontend.yaml" --text "data/$s/text" --out "$dumpdir/$s/token"
+    glowtts-tokenize --frontend "$token_dir/frontend.yaml" --text "data/$s/text" --out "$dumpdir/$s/token" \
+      --skip_bad "$skip_bad"
   done
   log "  $(wc -l <"$token_dir/tokens.txt") tokens in $token_dir/tokens.txt"
 fi
