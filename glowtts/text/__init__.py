@@ -10,7 +10,8 @@ Public interface::
 
 Modules: :mod:`.cleaners` (named cleaners), :mod:`.numbers`, :mod:`.g2p`
 (offline g2p_en), :mod:`.tokenizers` (``TOKENIZERS`` registry), :mod:`.token_list`,
-:mod:`.blanks` (``add_blank`` and durations), :mod:`.frontend`. The g2p data
+:mod:`.blanks` (``add_blank`` and durations), :mod:`.frontend`, :mod:`.lexicon`
+(user lexicon; inline phonemes ``{HH AH0 L OW1}`` are read by the ``phn`` type). The g2p data
 load lazily, on the first phoneme conversion.
 """
 
@@ -23,6 +24,7 @@ from glowtts.text.frontend import (
     build_frontend,
     resolve_conf,
 )
+from glowtts.text.lexicon import Lexicon, PronunciationError
 from glowtts.text.token_list import BLANK, BLANK_ID, UNK, UNK_ID, TokenList
 from glowtts.text.tokenizers import TOKENIZERS, get_tokenizer_class, train_bpe
 
@@ -33,6 +35,8 @@ __all__ = [
     "EmptyTextError",
     "UnknownTextError",
     "Frontend",
+    "Lexicon",
+    "PronunciationError",
     "TOKENIZERS",
     "TokenList",
     "UNK",
