@@ -143,6 +143,8 @@ _DOTTED = {
     "u.s.": "U S", "u.k.": "U K", "d.c.": "D C",
 }  # fmt: skip
 
+TITLE_ABBREVIATIONS = frozenset(_TITLES) | {k.rstrip(".") for k in _DOTTED} | {"st", "no"}
+"""Abbreviations written with a period (lower case, without it): not a sentence end."""
 _title_re = re.compile(r"\b(" + "|".join(sorted(_TITLES, key=len, reverse=True)) + r")\.", re.I)
 _dotted_re = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(k) for k in _DOTTED) + r")(?=\W|$)", re.I
