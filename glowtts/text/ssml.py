@@ -16,7 +16,7 @@ this table; nothing unknown is ever read aloud)::
                             number words; text only inside
 
 Text between tags is read as written (entities ``&amp; &lt; &gt; &quot; &apos;`` and
-``&#...;`` decoded), white space collapsed; inline phonemes ``{HH AH0 L OW1}`` pass through
+``&#...;`` decoded), white space collapsed (a blank line, which ends a sentence, kept); inline phonemes ``{HH AH0 L OW1}`` pass through
 for phoneme voices. Comments are ignored. A DOCTYPE, an entity declaration or a processing
 instruction is refused before anything is expanded (no billion laughs, no external
 entities): the parser is expat with every declaration handler raising.
@@ -224,12 +224,21 @@ def _refuse(what: str) -> Callable[..., None]:
     return handler
 
 
+_paragraph_re = re.compile(r"\s*\n[ \t]*\n\s*")
+_space_re = re.compile(r"\s+")
+
+
+def _squeeze(text: str) -> str:
+    """White space runs -> one space, blank lines (paragraph ends) kept as one."""
+    return "\n\n".join(_space_re.sub(" ", p).strip() for p in _paragraph_re.split(text.strip()))
+
+
 def _tidy(segments: list[Segment]) -> list[Segment]:
-    """Collapse white space, drop empty text, join what empty text separated, sum breaks."""
+    """Squeeze white space, drop empty text, join what empty text separated, sum breaks."""
     out: list[Segment] = []
     for seg in segments:
         if isinstance(seg, Text):
-            seg = Text(" ".join(seg.text.split()), seg.length_scale_factor)
+            seg = Text(_squeeze(seg.text), seg.length_scale_factor)
             if not seg.text:
                 continue
         last = out[-1] if out else None

@@ -2,7 +2,14 @@
 
 import pytest
 
-from glowtts.text import Frontend, PronunciationError, TokenList, build_frontend, clean_text
+from glowtts.text import (
+    Frontend,
+    PronunciationError,
+    TokenList,
+    build_frontend,
+    clean_text,
+    train_bpe,
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +72,13 @@ def test_malformed_braces_are_errors(phn, text):
         phn.encode(text)
 
 
-@pytest.mark.parametrize("token_type", ["char"])
-def test_braces_in_a_voice_without_phonemes(token_type):
-    fe = build_frontend({"token_type": token_type})
+@pytest.mark.parametrize("token_type", ["char", "bpe"])
+def test_braces_in_a_voice_without_phonemes(token_type, tmp_path):
+    conf = {"token_type": token_type}
+    if token_type == "bpe":
+        sentences = ["no braces here", "say hello to the cat", "a tiny corpus"] * 5
+        conf["bpe"] = {"model": train_bpe(sentences, str(tmp_path / "bpe.model"), 30)}
+    fe = build_frontend(conf)
     with pytest.raises(PronunciationError, match="has no phonemes"):
         fe.encode("say {HH AH0 L OW1}", utt="u1")
     fe.encode("no braces here")  # the rest still works

@@ -137,6 +137,10 @@ def test_plain_text_is_not_parsed():
     assert not is_ssml("1 < 2 and <b> is bold")
     assert to_segments("1 < 2  and <b>") == [Text("1 < 2 and <b>")]
     assert to_segments("<speak>a</speak>") == [Text("a")]
+    # a blank line ends a sentence, so it survives for the sentence splitter
+    segs = to_segments("no end here\n \n  new  one")
+    assert segs == [Text("no end here\n\nnew one")]
+    assert insert_sentence_breaks(segs, 0.3) == [Text("no end here"), Break(0.3), Text("new one")]
 
 
 def test_sentence_splitter():
