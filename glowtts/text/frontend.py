@@ -154,7 +154,9 @@ class Frontend:
 
     def tokenize(self, text: str) -> list[str]:
         """Cleaned tokens of raw ``text`` (tokens absent from the token list are kept)."""
-        return self.tokenizer.tokenize(self.clean(text))
+        cleaned = self.clean(text)
+        self._check_inline(cleaned, None)
+        return self.tokenizer.tokenize(cleaned)
 
     def convert(self, text: str, utt: str | None = None) -> tuple[list[int], Counter]:
         """Ids without blanks, and a Counter of the unknown characters/tokens mapped to ``<unk>``.
@@ -227,6 +229,7 @@ class Frontend:
             )
         new = copy.copy(self)
         new.tokenizer = copy.copy(self.tokenizer)
+        new.tokenizer.conf = dict(self.tokenizer.conf)  # save() writes into it
         new.tokenizer.set_lexicon(self.tokenizer.lexicon.updated(Lexicon.coerce(lexicon)))
         return new
 

@@ -81,4 +81,6 @@ def test_braces_in_a_voice_without_phonemes(token_type, tmp_path):
     fe = build_frontend(conf)
     with pytest.raises(PronunciationError, match="has no phonemes"):
         fe.encode("say {HH AH0 L OW1}", utt="u1")
+    with pytest.raises(PronunciationError, match="has no phonemes"):
+        fe.tokenize("say {HH AH0 L OW1}")
     fe.encode("no braces here")  # the rest still works

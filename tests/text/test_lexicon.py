@@ -84,6 +84,11 @@ def test_experiment_lexicon_saved_and_loaded(tmp_path):
     assert both.tokenize("tomato potato") == "T AH0 M EY1 T OW2 P AH0 T AA1 T OW2".split()
     assert again.tokenize("tomato") == "T AH0 M AA1 T OW2".split()
     assert not again.differences({"token_type": "phn"})
+    # saving the call's front-end records its lexicon there, not in the original
+    both.save(str(tmp_path / "exp2"))
+    assert Lexicon.load(tmp_path / "exp2" / "lexicon.txt").get("potato")
+    assert again.tokenizer.conf["lexicon"] == "lexicon.txt"
+    assert Lexicon.load(out / "lexicon.txt").get("potato") is None
 
 
 def test_lexicon_txt_beside_an_older_yaml_is_used(tmp_path):
