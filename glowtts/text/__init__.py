@@ -10,7 +10,10 @@ Public interface::
 
 Modules: :mod:`.cleaners` (named cleaners), :mod:`.numbers`, :mod:`.g2p`
 (offline g2p_en), :mod:`.tokenizers` (``TOKENIZERS`` registry), :mod:`.token_list`,
-:mod:`.blanks` (``add_blank`` and durations), :mod:`.frontend`. The g2p data
+:mod:`.blanks` (``add_blank`` and durations), :mod:`.frontend`, :mod:`.lexicon`
+(user lexicon; inline phonemes ``{HH AH0 L OW1}`` are read by the ``phn`` type),
+:mod:`.ssml` (SSML subset -> ``Text``/``Break`` segments), :mod:`.sentences`
+(sentence splitter). The g2p data
 load lazily, on the first phoneme conversion.
 """
 
@@ -23,6 +26,9 @@ from glowtts.text.frontend import (
     build_frontend,
     resolve_conf,
 )
+from glowtts.text.lexicon import Lexicon, PronunciationError
+from glowtts.text.sentences import split_sentences
+from glowtts.text.ssml import SSMLError, insert_sentence_breaks, parse_ssml, to_segments
 from glowtts.text.token_list import BLANK, BLANK_ID, UNK, UNK_ID, TokenList
 from glowtts.text.tokenizers import TOKENIZERS, get_tokenizer_class, train_bpe
 
@@ -33,6 +39,9 @@ __all__ = [
     "EmptyTextError",
     "UnknownTextError",
     "Frontend",
+    "Lexicon",
+    "PronunciationError",
+    "SSMLError",
     "TOKENIZERS",
     "TokenList",
     "UNK",
@@ -41,9 +50,13 @@ __all__ = [
     "clean_text",
     "get_cleaner",
     "get_tokenizer_class",
+    "insert_sentence_breaks",
     "intersperse",
+    "parse_ssml",
     "remove_blanks",
     "resolve_conf",
+    "split_sentences",
     "strip_blank_durations",
+    "to_segments",
     "train_bpe",
 ]

@@ -31,6 +31,10 @@ name                  what it does
 ``lowercase``         lower case
 ====================  ============================================================
 
+Inline phonemes (``{HH AH0 L OW1}``, see :mod:`glowtts.text.tokenizers`) pass every
+cleaner untouched (white space inside the braces collapsed): no number, abbreviation or
+case rule sees them.
+
 Lower case is *not* part of ``english``: the token type decides (``char`` and
 ``bpe`` lower-case by default, ``phn`` keeps case for the part-of-speech
 tagger and looks words up case-insensitively); add ``lowercase`` to the list
@@ -46,6 +50,14 @@ from collections.abc import Callable, Sequence
 from glowtts.text.numbers import expand_numbers, expand_roman
 
 Cleaner = Callable[[str], str]
+
+INLINE_PHONEMES_RE = re.compile(r"\{[^{}]*\}")
+"""One inline-phoneme span, ``{HH AH0 L OW1}`` (no nested braces)."""
+# A span waits out the cleaners as a private-use marker + one private-use index character:
+# not a letter, digit or space, so no rule matches it and none spells or splits it.
+_MARK = "\ue000"
+_MAX_SPANS = 0x1000
+_mark_re = re.compile(_MARK + "([\ue001-\uf000])")
 
 # ---------------------------------------------------------------- punctuation
 
@@ -131,6 +143,8 @@ _DOTTED = {
     "u.s.": "U S", "u.k.": "U K", "d.c.": "D C",
 }  # fmt: skip
 
+TITLE_ABBREVIATIONS = frozenset(_TITLES) | {k.rstrip(".") for k in _DOTTED} | {"st", "no"}
+"""Abbreviations written with a period (lower case, without it): not a sentence end."""
 _title_re = re.compile(r"\b(" + "|".join(sorted(_TITLES, key=len, reverse=True)) + r")\.", re.I)
 _dotted_re = re.compile(
     r"(?<![\w.])(" + "|".join(re.escape(k) for k in _DOTTED) + r")(?=\W|$)", re.I
@@ -325,11 +339,30 @@ def get_cleaner(names: Sequence[str] | str | None) -> Cleaner:
     steps = [fn for name in names for fn in _resolve(name)]
 
     def clean(text: str) -> str:
+        if not steps:
+            return text
+        spans: list[str] = []
+        if "{" in text:
+            text = _hide_inline(text.replace(_MARK, ""), spans)
         for fn in steps:
             text = fn(text)
+        if spans:
+            text = _mark_re.sub(lambda m: spans[ord(m.group(1)) - 0xE001], text)
         return text
 
     return clean
+
+
+def _hide_inline(text: str, spans: list[str]) -> str:
+    """Replace each ``{...}`` span by a marker, appending its normalised text to ``spans``."""
+
+    def hide(m: re.Match) -> str:
+        if len(spans) >= _MAX_SPANS:
+            raise ValueError(f"more than {_MAX_SPANS} inline-phoneme spans in one text")
+        spans.append("{" + " ".join(m.group(0)[1:-1].split()) + "}")
+        return _MARK + chr(0xE000 + len(spans))
+
+    return INLINE_PHONEMES_RE.sub(hide, text)
 
 
 def clean_text(text: str, names: Sequence[str] | str | None = ("english",)) -> str:

@@ -8,7 +8,7 @@ The YAML ``text:`` section (every key optional; defaults shown)::
       lowercase: null         # null: the token type decides (char, bpe: true; phn: false)
       add_blank: false        # true: blank (id 0) between tokens and at both edges: 2n+1 inputs
       token_list: null        # tokens.txt; null: the token type's own inventory
-      phn: {stress: true, word_sep: null, punctuation: true}
+      phn: {stress: true, word_sep: null, punctuation: true, lexicon: null}
       bpe: {nbpe: 500, model: null, model_type: unigram, character_coverage: 1.0}
       official: {cmudict: true, dictionary: null}   # token_type official only; it
                                                     # cleans itself: cleaners default []
@@ -19,6 +19,12 @@ relative to the yaml, so the directory is self-contained: training copies it
 into the experiment dir (:meth:`Frontend.save`) and decoding/synthesis load it
 from there (:meth:`Frontend.from_file`), so a model always meets the front-end
 it was trained with.
+
+Pronunciation control (phoneme voices): ``{HH AH0 L OW1}`` in a text spells one word;
+a user lexicon (``word PHONES`` lines, :mod:`glowtts.text.lexicon`) comes from
+``text.phn.lexicon`` (saved as ``lexicon.txt`` beside ``frontend.yaml``; a
+``lexicon.txt`` found there is used even when the yaml does not name it) and, per
+call, from :meth:`Frontend.with_lexicon`.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from typing import Any
 import yaml
 
 from glowtts.text.blanks import intersperse
-from glowtts.text.cleaners import get_cleaner
+from glowtts.text.cleaners import INLINE_PHONEMES_RE, get_cleaner
+from glowtts.text.lexicon import Lexicon, LexiconSource, PronunciationError
 from glowtts.text.token_list import BLANK, BLANK_ID, TokenList
 from glowtts.text.tokenizers import get_tokenizer_class
 
@@ -53,6 +60,7 @@ _TYPE_SECTIONS = ("phn", "bpe", "official")
 FRONTEND_FILE = "frontend.yaml"
 TOKENS_FILE = "tokens.txt"
 BPE_FILE = "bpe.model"
+LEXICON_FILE = "lexicon.txt"
 
 
 class EmptyTextError(ValueError):
@@ -123,6 +131,8 @@ class Frontend:
                 self.tokenizer.inventory(), sort=getattr(cls, "sorted_inventory", cls.name != "bpe")
             )
         self.token_list = token_list
+        if hasattr(self.tokenizer, "bind_token_list"):  # user phones are checked against it
+            self.tokenizer.bind_token_list(token_list.tokens)
 
     def _path(self, p: str) -> str:
         return os.path.join(self.base_dir, p) if self.base_dir and not os.path.isabs(p) else p
@@ -144,7 +154,9 @@ class Frontend:
 
     def tokenize(self, text: str) -> list[str]:
         """Cleaned tokens of raw ``text`` (tokens absent from the token list are kept)."""
-        return self.tokenizer.tokenize(self.clean(text))
+        cleaned = self.clean(text)
+        self._check_inline(cleaned, None)
+        return self.tokenizer.tokenize(cleaned)
 
     def convert(self, text: str, utt: str | None = None) -> tuple[list[int], Counter]:
         """Ids without blanks, and a Counter of the unknown characters/tokens mapped to ``<unk>``.
@@ -153,6 +165,7 @@ class Frontend:
             EmptyTextError: nothing is left after cleaning (the message names ``utt``).
         """
         cleaned = self.clean(text)
+        self._check_inline(cleaned, utt)
         tokens = self.tokenizer.tokenize(cleaned) if cleaned.strip() else []
         if not tokens:
             raise EmptyTextError(
@@ -187,6 +200,38 @@ class Frontend:
                 )
             warn_unknown(utt, unknown)
         return ids
+
+    def _check_inline(self, cleaned: str, utt: str | None) -> None:
+        """Inline phonemes need a voice that reads them (official ones handle braces)."""
+        tok = self.tokenizer
+        if tok.inline_phonemes or getattr(tok, "own_cleaners", False):
+            return
+        m = INLINE_PHONEMES_RE.search(cleaned)
+        if m:
+            raise PronunciationError(
+                f"utterance {utt or '<unnamed>'}: inline phonemes {m.group(0)} need a phoneme "
+                f"voice; this voice's token type is {self.token_type}, it has no phonemes: "
+                "write the word in letters"
+            )
+
+    def with_lexicon(self, lexicon: LexiconSource) -> Frontend:
+        """A copy of this front-end whose lexicon also has ``lexicon``'s entries (a path,
+        a ``{"word": "PHONES"}`` mapping or a :class:`Lexicon`); they win over the
+        experiment's entries for the same word. This front-end is unchanged.
+
+        Raises:
+            PronunciationError: the voice is not a phoneme voice, or an entry is malformed
+                or uses a phone the voice does not know (named by ``file:line``).
+        """
+        if not hasattr(self.tokenizer, "set_lexicon"):
+            raise PronunciationError(
+                f"a lexicon needs a phoneme voice; this voice's token type is {self.token_type}"
+            )
+        new = copy.copy(self)
+        new.tokenizer = copy.copy(self.tokenizer)
+        new.tokenizer.conf = dict(self.tokenizer.conf)  # save() writes into it
+        new.tokenizer.set_lexicon(self.tokenizer.lexicon.updated(Lexicon.coerce(lexicon)))
+        return new
 
     def _inventory(self) -> str:
         """What the voice can read, for error messages."""
@@ -230,7 +275,7 @@ class Frontend:
             mine = self.tokenizer.conf
             theirs = {**cls.defaults, **other_conf[cls.name]}
             for key in cls.defaults:
-                if theirs[key] != mine[key]:
+                if key != "lexicon" and theirs[key] != mine[key]:  # a path: not compared
                     diffs.append(f"{cls.name}.{key}: {theirs[key]!r} != {mine[key]!r}")
         return diffs
 
@@ -268,6 +313,8 @@ class Frontend:
             if os.path.abspath(src) != os.path.abspath(dst):
                 shutil.copyfile(src, dst)
             self.tokenizer.conf["dictionary"] = os.path.abspath(dst)
+        if self.token_type == "phn":
+            self._save_lexicon(out_dir)
         conf = self.to_dict(out_dir)
         path = os.path.join(out_dir, FRONTEND_FILE)
         with open(path, "w", encoding="utf-8") as f:
@@ -277,6 +324,18 @@ class Frontend:
             )
             yaml.safe_dump(conf, f, sort_keys=False, allow_unicode=True)
         return path
+
+    def _save_lexicon(self, out_dir: str) -> None:
+        """The lexicon in use (experiment's and with_lexicon's) as ``lexicon.txt``."""
+        tok = self.tokenizer
+        dst = os.path.join(out_dir, LEXICON_FILE)
+        if len(tok.lexicon):
+            same = os.path.isfile(dst) and Lexicon.load(dst).entries == tok.lexicon.entries
+            if not same:  # keep a hand-written file (and its comments) that says the same
+                tok.lexicon.save(dst)
+            tok.conf["lexicon"] = os.path.abspath(dst)
+        else:
+            tok.conf["lexicon"] = None
 
     @classmethod
     def from_file(cls, path: str) -> Frontend:
@@ -289,7 +348,16 @@ class Frontend:
             )
         with open(path, encoding="utf-8") as f:
             conf = yaml.safe_load(f) or {}
-        return cls(conf, base_dir=os.path.dirname(os.path.abspath(path)))
+        base_dir = os.path.dirname(os.path.abspath(path))
+        phn = conf.get("phn") or {}
+        if (
+            conf.get("token_type") == "phn"
+            and not phn.get("lexicon")
+            and os.path.isfile(os.path.join(base_dir, LEXICON_FILE))
+        ):  # a lexicon dropped beside the yaml of a trained voice
+            logger.info("using the lexicon %s", os.path.join(base_dir, LEXICON_FILE))
+            conf["phn"] = {**phn, "lexicon": LEXICON_FILE}
+        return cls(conf, base_dir=base_dir)
 
 
 def _speaks(token: str) -> bool:

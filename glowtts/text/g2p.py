@@ -38,7 +38,7 @@ import os
 import pickle
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -288,12 +288,14 @@ def _is_acronym(word: str) -> bool:
     )
 
 
-# Tokens of a cleaned string: words (letters with inner apostrophes), kept punctuation,
-# separators (whitespace, hyphens between letters, brackets/quotes/ASCII symbols: dropped),
-# and anything else (non-ASCII letters...) which becomes <unk>.
+# Tokens of a cleaned string: inline phonemes ("{HH AH0 L OW1}"), words (letters with inner
+# apostrophes), kept punctuation, separators (whitespace, hyphens between letters,
+# brackets/quotes/ASCII symbols: dropped), and anything else (non-ASCII letters...) which
+# becomes <unk>.
 _token_re = re.compile(
-    r"(?P<word>[A-Za-z]+(?:'[A-Za-z]+)*)"
-    r"|(?P<sep>(?<=[A-Za-z])-(?=[A-Za-z])|[\s\"'()\[\]{}<>*_/\\|~^`#$%&+=@]+)"
+    r"\{(?P<phones>[^{}]*)\}"
+    r"|(?P<word>[A-Za-z]+(?:'[A-Za-z]+)*)"
+    r"|(?P<sep>(?<=[A-Za-z])-(?=[A-Za-z])|[\s\"'()\[\]<>*_/\\|~^`#$%&+=@]+|[{}])"
     r"|(?P<punct>[!,.:;?-])"
     r"|(?P<other>.)"
 )
@@ -320,8 +322,13 @@ class G2p:
         self.homographs = load_homographs()
         self.neural = NeuralG2p()
 
-    def word(self, word: str, tag: str = "NN") -> tuple[str, ...]:
-        """Pronunciation of one word given its Penn POS tag."""
+    def word(
+        self, word: str, tag: str = "NN", lexicon: Mapping[str, Sequence[str]] | None = None
+    ) -> tuple[str, ...]:
+        """Pronunciation of one word given its Penn POS tag; ``lexicon`` (lower-case word ->
+        phones) comes before everything else, also as the base of a plural or possessive."""
+        if lexicon and word.lower() in lexicon:
+            return tuple(lexicon[word.lower()])
         if word in _SPELLED_CAPS:  # "AI", "US": CMUdict has the words "ai", "us"
             return self.spell(word)
         low = word.lower()
@@ -339,8 +346,10 @@ class G2p:
             base = word[:-2]
         elif len(word) > 2 and word[-1] == "s" and word[:-1].isupper():
             base = word[:-1]
-        if base and (base.lower() in self.cmu or _is_acronym(base)):
-            pron = self.word(base, tag)
+        if base and (
+            base.lower() in self.cmu or base.lower() in (lexicon or ()) or _is_acronym(base)
+        ):
+            pron = self.word(base, tag, lexicon)
             if pron[-1] in ("S", "Z", "SH", "ZH", "CH", "JH"):
                 return pron + ("IH0", "Z")
             return pron + (("S",) if pron[-1] in ("P", "T", "K", "F", "TH") else ("Z",))
@@ -353,10 +362,15 @@ class G2p:
         # CMUdict's "a." is the letter's name; its "a" is the article first
         return tuple(p for c in word.lower() for p in self.cmu.get(c + ".", self.cmu[c])[0])
 
-    def __call__(self, text: str) -> list[tuple[str, list[str]]]:
-        """Items of ``text`` in order: ``("word", phones)``, ``("punct", [mark])`` or
-        ``("unk", [character])`` for a character with no pronunciation (non-ASCII, digit...).
-        Whitespace, quotes, brackets and inner hyphens only separate words."""
+    def __call__(
+        self, text: str, lexicon: Mapping[str, Sequence[str]] | None = None
+    ) -> list[tuple[str, list[str]]]:
+        """Items of ``text`` in order: ``("word", phones)``, ``("punct", [mark])``,
+        ``("phones", [phone, ...])`` for inline phonemes in braces (split at white space,
+        not checked: the tokenizer maps and checks them) or ``("unk", [character])`` for a
+        character with no pronunciation (non-ASCII, digit...). Whitespace, quotes, brackets
+        and inner hyphens only separate words. ``lexicon`` (lower-case word -> phones)
+        overrides every other source for its words."""
         items: list[tuple[str, str]] = []
         for m in _token_re.finditer(text):
             kind = m.lastgroup
@@ -369,15 +383,19 @@ class G2p:
         for i, (kind, tok) in enumerate(items):
             if kind == "word":
                 tag = next(tags)
-                if tok in ("a", "A") and items[i + 1 : i + 2] == [("word", "m")]:
+                if lexicon and tok.lower() in lexicon:
+                    out.append(("word", list(lexicon[tok.lower()])))
+                elif tok in ("a", "A") and items[i + 1 : i + 2] == [("word", "m")]:
                     out.append(("word", list(self.spell(tok))))  # "a m": a.m.
                 else:
                     if tok in _SPELLED_CAPS and shouting:  # "GOD BLESS US": a word
                         tok = tok.lower()
-                    out.append(("word", list(self.word(tok, tag))))
+                    out.append(("word", list(self.word(tok, tag, lexicon))))
             elif kind == "punct":
                 next(tags)
                 out.append(("punct", [tok]))
+            elif kind == "phones":  # the tagger never sees them: a spelled word has no text
+                out.append(("phones", tok[1:-1].split()))
             else:
                 out.append(("unk", [tok]))
         return out

@@ -8,7 +8,9 @@ name        tokens
 ``phn``     ARPAbet phones from :mod:`glowtts.text.g2p` (offline g2p_en); options
             ``stress`` (keep the 0/1/2 stress digits, default true), ``word_sep``
             (a token put between words and punctuation, e.g. ``" "``; null: none),
-            ``punctuation`` (keep ``! , - . : ; ?`` as tokens, default true)
+            ``punctuation`` (keep ``! , - . : ; ?`` as tokens, default true),
+            ``lexicon`` (a ``word PHONES`` file, see :mod:`glowtts.text.lexicon`);
+            ``{HH AH0 L OW1}`` in the text spells one word
 ``bpe``     sentencepiece pieces; options ``nbpe`` (vocabulary size to train),
             ``model`` (path of the trained ``.model``), ``model_type``
             (``unigram`` | ``bpe`` | ``char`` | ``word``), ``character_coverage``
@@ -28,6 +30,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
+from glowtts.text.cleaners import INLINE_PHONEMES_RE
+from glowtts.text.g2p import PUNCTUATION, phone_inventory
+from glowtts.text.lexicon import VOWELS, Lexicon, PronunciationError, check_arpabet
 from glowtts.text.token_list import UNK
 
 
@@ -37,6 +42,7 @@ class Tokenizer:
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
     default_lowercase: ClassVar[bool] = True
+    inline_phonemes: ClassVar[bool] = False  # reads {HH AH0 L OW1} (phoneme voices)
 
     def __init__(self, conf: dict[str, Any] | None = None, base_dir: str | None = None) -> None:
         conf = dict(conf or {})
@@ -87,11 +93,26 @@ class CharTokenizer(Tokenizer):
 
 
 class PhonemeTokenizer(Tokenizer):
-    """ARPAbet phones via the offline g2p (the g2p data load on first use, ~0.5 s)."""
+    """ARPAbet phones via the offline g2p (the g2p data load on first use, ~0.5 s).
+
+    Pronunciation control: ``{HH AH0 L OW1}`` in the text spells one word with those
+    phones, and a user lexicon (option ``lexicon``: a ``word PHONES`` file, relative to
+    the yaml; see :mod:`glowtts.text.lexicon`) is looked up before CMUdict and the g2p.
+    Both go through the voice's phone mapping (:meth:`map_phones`): without ``stress``
+    the digits are dropped; with it a bare vowel is an error. Once the front-end has
+    bound its token list (:meth:`bind_token_list`), a phone outside it is an error that
+    lists the phones the voice knows.
+    """
 
     name = "phn"
-    defaults: ClassVar[dict[str, Any]] = {"stress": True, "word_sep": None, "punctuation": True}
+    defaults: ClassVar[dict[str, Any]] = {
+        "stress": True,
+        "word_sep": None,
+        "punctuation": True,
+        "lexicon": None,
+    }
     default_lowercase = False  # the POS tagger uses case; CMUdict lookup ignores it
+    inline_phonemes = True
     _stress_re = re.compile(r"[0-2]$")
 
     def __init__(self, conf=None, base_dir=None, lowercase: bool = False) -> None:
@@ -102,6 +123,18 @@ class PhonemeTokenizer(Tokenizer):
         self.stress = bool(self.conf["stress"])
         self.word_sep: str | None = sep
         self.punctuation = bool(self.conf["punctuation"])
+        self.known_phones: frozenset[str] | None = None  # set by bind_token_list
+        self.lexicon = Lexicon()  # as written (for saving); _lexicon: mapped to this voice
+        self._lexicon: dict[str, tuple[str, ...]] = {}
+        if self.conf["lexicon"]:
+            self.set_lexicon(Lexicon.load(self.lexicon_path))
+
+    @property
+    def lexicon_path(self) -> str:
+        path = self.conf["lexicon"]
+        return (
+            os.path.join(self.base_dir, path) if self.base_dir and not os.path.isabs(path) else path
+        )
 
     def _phone(self, p: str) -> str:
         if not self.stress:
@@ -110,13 +143,57 @@ class PhonemeTokenizer(Tokenizer):
             return p + "0"
         return p
 
+    def bind_token_list(self, tokens: Iterable[str]) -> None:
+        """Check user phones against these tokens (the voice's list) from now on."""
+        extra = set(PUNCTUATION) | {self.word_sep, "<blank>", UNK}
+        self.known_phones = frozenset(t for t in tokens if t not in extra)
+        self.set_lexicon(self.lexicon)  # re-check the lexicon against the voice
+
+    def map_phones(self, phones: Sequence[str], where: str) -> list[str]:
+        """User-written ARPAbet -> this voice's phones; ``where`` names the source in errors.
+
+        Raises:
+            PronunciationError: no phones, a phone that is not ARPAbet or that the voice
+                does not know (the message lists the ones it knows), or a vowel without
+                stress digit in a voice that keeps stress.
+        """
+        if not phones:
+            raise PronunciationError(f"{where}: no phones between the braces")
+        check_arpabet(phones, where)
+        if self.stress:
+            bare = [p for p in phones if p in VOWELS]
+            if bare:
+                raise PronunciationError(
+                    f"{where}: vowel(s) {' '.join(bare)} need a stress digit (0, 1 or 2): "
+                    "this voice keeps stress"
+                )
+        out = [self._phone(p) for p in phones]
+        if self.known_phones is not None:
+            bad = [p for p in out if p not in self.known_phones]
+            if bad:
+                raise PronunciationError(
+                    f"{where}: phone(s) {' '.join(bad)} unknown to this voice; it knows "
+                    f"{' '.join(sorted(self.known_phones))}"
+                )
+        return out
+
+    def set_lexicon(self, lexicon: Lexicon) -> None:
+        """Use ``lexicon`` (checked against this voice's phones; errors name file:line)."""
+        self._lexicon = {
+            w: tuple(self.map_phones(p, lexicon.where[w])) for w, p in lexicon.entries.items()
+        }
+        self.lexicon = lexicon
+
     def tokenize(self, text: str) -> list[str]:
         from glowtts.text.g2p import get_g2p
 
+        _check_braces(text)
         out: list[str] = []
-        for kind, item in get_g2p()(text):
+        for kind, item in get_g2p()(text, self._lexicon):
             if kind == "word":
                 toks = [self._phone(p) for p in item]
+            elif kind == "phones":
+                toks = self.map_phones(item, f"inline phonemes {{{' '.join(item)}}}")
             elif kind == "punct" and not self.punctuation:
                 continue
             else:  # punctuation, or an unknown character (left for the token list to map)
@@ -132,14 +209,29 @@ class PhonemeTokenizer(Tokenizer):
         return " ".join(tokens)
 
     def inventory(self) -> list[str]:
-        from glowtts.text.g2p import PUNCTUATION, phone_inventory
-
         inv = phone_inventory(self.stress)
         if self.punctuation:
             inv += list(PUNCTUATION)
         if self.word_sep is not None:
             inv.append(self.word_sep)
         return inv
+
+    def resolved_conf(self, out_dir: str | None = None) -> dict[str, Any]:
+        conf = dict(self.conf)
+        if conf["lexicon"]:
+            path = self.lexicon_path
+            conf["lexicon"] = os.path.relpath(path, out_dir) if out_dir else path
+        return conf
+
+
+def _check_braces(text: str) -> None:
+    """Refuse a brace outside a ``{...}`` pair: half-written inline phonemes."""
+    rest = INLINE_PHONEMES_RE.sub(" ", text)
+    if "{" in rest or "}" in rest:
+        raise PronunciationError(
+            f"unbalanced brace in {text!r}: inline phonemes are written {{HH AH0 L OW1}}, "
+            "one word a pair, without nested braces"
+        )
 
 
 _VOWEL_SET = {
