@@ -19,7 +19,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from ..synthesis.inference import batches_by_length, decode_batch, load_model
+from ..synthesis.batch_decode import batches_by_length, decode_batch, load_model
 from ..text import intersperse
 from ..utils import atomic_write_text, read_kaldi_lines, str2bool
 

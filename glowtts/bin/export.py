@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from ..synthesis.export import FORMATS, ONNX_OPSET, export_model
-from ..synthesis.inference import load_model
+from ..synthesis.batch_decode import load_model
 from ..text import TokenList
 
 

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     import yaml
 
     from glowtts.durations.extract import resolve_device, train_duration_predictor
-    from glowtts.synthesis.inference import load_config
+    from glowtts.synthesis.batch_decode import load_config
 
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)

@@ -96,7 +96,7 @@ from glowtts.data.collate import collate_tts
 from glowtts.data.dataset import TTSDataset, read_spk_list
 from glowtts.nets import GlowTTS, build_model
 from glowtts.nets.commons import sequence_mask
-from glowtts.synthesis.inference import find_checkpoint, load_config
+from glowtts.synthesis.batch_decode import find_checkpoint, load_config
 from glowtts.text.blanks import intersperse, strip_blank_durations
 from glowtts.train.checkpoint import atomic_save, load_checkpoint
 from glowtts.utils import atomic_write_text, read_kaldi_lines
@@ -183,7 +183,7 @@ def load_model_for_alignment(
 ) -> tuple[GlowTTS, dict[str, Any], Path, dict[str, Any]]:
     """Build the experiment's model and load a checkpoint, *without* folding weight norm.
 
-    Unlike :func:`glowtts.synthesis.inference.load_model` the parameters keep the names and
+    Unlike :func:`glowtts.synthesis.batch_decode.load_model` the parameters keep the names and
     parametrisation the trainer saved, so the durations are exactly what the model
     computes in ``forward()`` and the predictor can be trained and saved back.
 

@@ -231,7 +231,7 @@ class _NLLComputer:
     def __init__(self, exp_dir: Path, opts: EvalOptions) -> None:
         import torch
 
-        from glowtts.synthesis.inference import load_model
+        from glowtts.synthesis.batch_decode import load_model
 
         self.torch = torch
         self.device = torch.device(opts.device)

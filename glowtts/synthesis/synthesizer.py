@@ -49,7 +49,7 @@ from ..audio import MelConfig
 from ..nets import GlowTTS
 from ..registry import build_vocoder
 from ..text import EmptyTextError, Frontend
-from .inference import load_model
+from .batch_decode import load_model
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from glowtts.durations.extract import (
     resolve_duration_config,
 )
 from glowtts.nets import build_model
-from glowtts.synthesis.inference import load_model
+from glowtts.synthesis.batch_decode import load_model
 from glowtts.text import strip_blank_durations
 
 N_MELS = 8

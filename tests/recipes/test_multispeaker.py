@@ -32,7 +32,7 @@ from glowtts.audio.io import load_wav
 from glowtts.bin.decode import main as decode_main
 from glowtts.bin.train import main as train_main
 from glowtts.data.datadir import validate_data_dir
-from glowtts.synthesis.inference import load_model
+from glowtts.synthesis.batch_decode import load_model
 
 REPO = Path(__file__).resolve().parents[2]
 VCTK_LOCAL = REPO / "egs" / "vctk" / "tts1" / "local"

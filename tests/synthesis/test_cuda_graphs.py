@@ -8,7 +8,7 @@ import torch
 from conftest import make_exp
 
 from glowtts.synthesis.cuda_graphs import GraphedInference
-from glowtts.synthesis.inference import load_model
+from glowtts.synthesis.batch_decode import load_model
 
 
 def _batch(n_vocab, lengths, seed=0):

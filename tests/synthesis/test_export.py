@@ -10,7 +10,7 @@ import torch
 
 from glowtts.bin.export import main as export_main
 from glowtts.synthesis.export import export_model
-from glowtts.synthesis.inference import load_model
+from glowtts.synthesis.batch_decode import load_model
 
 # (batch, T_text): lengths other than the trace example's, so fixed shapes would show
 CASES = [(1, 4), (3, 23), (2, 57)]
