@@ -19,11 +19,10 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from ..synthesis.batch_decode import batches_by_length, decode_batch, load_model
+from ..synthesis.batch_decode import DECODE_DEFAULTS, batches_by_length, decode_batch
+from ..synthesis.loading import load_experiment
 from ..text import intersperse
 from ..utils import atomic_write_text, read_kaldi_lines, str2bool
-
-DECODE_KEYS = {"noise_scale": 0.667, "length_scale": 1.0, "batch_size": 16}
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -64,35 +63,36 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.num_threads)
     device = torch.device(args.device)
-    model, config, ckpt = load_model(args.exp_dir, args.checkpoint, device)
-    logging.info("decoding with %s", ckpt)
+    exp = load_experiment(args.exp_dir, args.checkpoint, device)
+    logging.info("decoding with %s", exp.checkpoint)
 
-    opts = {**DECODE_KEYS, **(config.get("decode") or {})}
+    opts = {**DECODE_DEFAULTS, **(exp.config.get("decode") or {})}
     if args.decode_config:
         opts.update(yaml.safe_load(Path(args.decode_config).read_text()).get("decode") or {})
-    for key in DECODE_KEYS:
+    for key in DECODE_DEFAULTS:
         if getattr(args, key) is not None:
             opts[key] = getattr(args, key)
-    unknown = set(opts) - set(DECODE_KEYS)
+    unknown = set(opts) - set(DECODE_DEFAULTS)
     if unknown:
         sys.exit(
-            f"glowtts-decode: unknown decode key(s) {sorted(unknown)}; valid: {sorted(DECODE_KEYS)}"
+            f"glowtts-decode: unknown decode key(s) {sorted(unknown)}; valid: {sorted(DECODE_DEFAULTS)}"
         )
 
-    add_blank = bool((config.get("text") or {}).get("add_blank", False))
     items = []
     for utt, fields in read_kaldi_lines(args.token):
         ids = [int(t) for t in fields]
         if not ids:
             sys.exit(f"glowtts-decode: utterance {utt} in {args.token} has no tokens")
-        items.append((utt, intersperse(ids) if add_blank else ids))
+        items.append((utt, intersperse(ids) if exp.add_blank else ids))
     teacher = None
     if args.durations:
         teacher = {u: [int(x) for x in f] for u, f in read_kaldi_lines(args.durations)}
     spk = None
     if args.utt2spk:
-        spk_list = (Path(args.exp_dir) / "spk_list.txt").read_text().split()
-        spk_id = {s: i for i, s in enumerate(spk_list)}
+        speakers = exp.speakers()
+        if speakers is None:
+            sys.exit(f"glowtts-decode: --utt2spk needs {exp.exp_dir}/spk_list.txt (missing)")
+        spk_id = {s: i for i, s in enumerate(speakers)}
         spk = {u: spk_id[f[0]] for u, f in read_kaldi_lines(args.utt2spk)}
 
     out = Path(args.out_dir)
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     with tqdm(total=len(items), desc="decode", disable=not args.verbose, unit="utt") as bar:
         for batch in batches_by_length(items, int(opts["batch_size"])):
             results += decode_batch(
-                model,
+                exp.model,
                 batch,
                 device=device,
                 noise_scale=float(opts["noise_scale"]),

@@ -21,6 +21,7 @@ from glowtts.text import Frontend
 from glowtts.train.config import resolve_train_config
 from glowtts.train.distributed import cleanup_distributed, setup_distributed
 from glowtts.train.trainer import Trainer
+from glowtts.utils import read_yaml_mapping
 
 logger = logging.getLogger("glowtts.train")
 
@@ -29,12 +30,14 @@ SECTIONS = ("feats", "text", "model", "train", "decode", "duration")
 RESOLVED_KEYS = ("n_vocab", "n_speakers", "paths")
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML experiment config; reject unknown top-level sections."""
-    with open(path, encoding="utf-8") as f:
-        conf = yaml.safe_load(f) or {}
-    if not isinstance(conf, dict):
-        raise ValueError(f"{path}: the config must be a mapping of sections {list(SECTIONS)}")
+def load_train_config(path: str | Path) -> dict[str, Any]:
+    """Read the YAML training config ``path`` (``conf/*.yaml``); reject unknown sections."""
+    try:
+        conf = read_yaml_mapping(path)
+    except ValueError:
+        raise ValueError(
+            f"{path}: the config must be a mapping of sections {list(SECTIONS)}"
+        ) from None
     unknown = sorted(set(conf) - set(SECTIONS) - set(RESOLVED_KEYS))
     if unknown:
         raise ValueError(f"{path}: unknown top-level key(s) {unknown}; valid: {list(SECTIONS)}")
@@ -135,7 +138,7 @@ def run_training(
     """Train from files; returns :meth:`Trainer.fit`'s summary. Works under torchrun."""
     if build_model_fn is None:
         from glowtts.nets import build_model as build_model_fn
-    conf = load_config(config)
+    conf = load_train_config(config)
     train_conf = dict(conf.get("train") or {})
     if seed is not None:
         train_conf["seed"] = seed
