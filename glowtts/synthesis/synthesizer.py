@@ -195,10 +195,7 @@ class Synthesizer:
         logger.info("loaded %s", exp.checkpoint)
         frontend = exp.frontend()
         feats = MelConfig.from_dict(config.get("feats") or {})
-        vopts = dict(vocoder_options or {})
-        if vocoder == "hifigan":
-            vopts.setdefault("device", device)
-        voc = build_vocoder(vocoder, feats.to_dict(), **vopts)
+        voc = build_vocoder(vocoder, feats.to_dict(), device, **(vocoder_options or {}))
         if compile:
             model.encoder = torch.compile(model.encoder, dynamic=True)
             model.decoder = torch.compile(model.decoder, dynamic=True)
