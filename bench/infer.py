@@ -36,21 +36,23 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
 
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent))  # run from a checkout without `pip install -e .`
 
 from glowtts.nets import build_model  # noqa: E402
+from glowtts.synthesis.batch_decode import DECODE_DEFAULTS  # noqa: E402
 from glowtts.synthesis.cuda_graphs import GraphedInference  # noqa: E402
+from glowtts.utils import read_yaml_mapping  # noqa: E402
 
 N_VOCAB = 148
 HOP, FS = 256, 22050
 LENGTHS = (50, 100, 200)
+DECODING = {k: DECODE_DEFAULTS[k] for k in ("noise_scale", "length_scale")}
 
 
 def build_official(seed: int = 0) -> torch.nn.Module:
-    conf = yaml.safe_load((_HERE.parent / "egs/ljspeech/tts1/conf/train.yaml").read_text())
+    conf = read_yaml_mapping(_HERE.parent / "egs/ljspeech/tts1/conf/train.yaml")
     torch.manual_seed(seed)
     model = build_model(conf["model"], N_VOCAB)
     g = torch.Generator().manual_seed(seed)
@@ -88,7 +90,7 @@ def time_inference(
         for i in range(warmup + repeats):
             _sync(device)
             t0 = time.perf_counter()
-            out = infer(tokens, lengths, noise_scale=0.667, length_scale=1.0, durations=dur)
+            out = infer(tokens, lengths, **DECODING, durations=dur)
             _sync(device)
             if i >= warmup:
                 times.append(time.perf_counter() - t0)

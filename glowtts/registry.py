@@ -7,6 +7,7 @@ nothing heavy; an unknown name is a ``ValueError`` that lists the valid ones.
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 from .text.tokenizers import TOKENIZERS
@@ -51,6 +52,13 @@ VOCODERS = Registry(
 )
 
 
-def build_vocoder(name: str, feats: dict[str, Any], **options: Any) -> Any:
-    """Instantiate the vocoder ``name`` for the mel definition ``feats`` (the YAML section)."""
-    return VOCODERS.get(name)(feats, **options)
+def build_vocoder(name: str, feats: dict[str, Any], device: Any = None, **options: Any) -> Any:
+    """Instantiate the vocoder ``name`` for the mel definition ``feats`` (the YAML section).
+
+    ``device`` goes to vocoders whose constructor takes one (a generator network is placed
+    at load time; Griffin-Lim runs where each call says), unless ``options`` name it.
+    """
+    cls = VOCODERS.get(name)
+    if device is not None and "device" in inspect.signature(cls).parameters:
+        options.setdefault("device", device)
+    return cls(feats, **options)

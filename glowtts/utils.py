@@ -1,14 +1,26 @@
-"""Small helpers shared by the command-line mains."""
+"""Small helpers shared by the command-line mains, and by train and synthesis (which must
+not import train)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 # Kept here for the modules that still import them from glowtts.utils; the home is data/kaldi.
 from glowtts.data.kaldi import atomic_write_text
 from glowtts.data.kaldi import iter_fields as read_kaldi_lines
 
-__all__ = ["atomic_write_text", "read_kaldi_lines", "str2bool"]
+if TYPE_CHECKING:  # torch is imported lazily: most mains here run without a model
+    import torch
+
+__all__ = [
+    "atomic_write_text",
+    "read_kaldi_lines",
+    "read_yaml_mapping",
+    "resolve_device",
+    "str2bool",
+]
 
 
 def str2bool(value: str | bool) -> bool:
@@ -21,3 +33,37 @@ def str2bool(value: str | bool) -> bool:
     if v in ("false", "0", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML file whose top level is a mapping (an empty file reads as ``{}``)."""
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a YAML mapping at the top level")
+    return data
+
+
+def resolve_device(device: str, local_rank: int = 0) -> torch.device:
+    """``cpu`` | ``cuda`` | ``cuda:N`` | ``auto`` (CUDA when available) -> a torch device.
+
+    Plain ``cuda`` means this process's GPU (``local_rank`` modulo the GPU count, as torchrun
+    places ranks); a CUDA device also becomes the current one.
+    """
+    import torch
+
+    if device not in ("cpu", "cuda", "auto") and not device.startswith("cuda:"):
+        raise ValueError(f"--device must be cpu, cuda, cuda:N or auto, got {device!r}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"--device {device}: torch sees no CUDA device (CPU build of torch?)"
+            )
+        if device == "cuda":
+            device = f"cuda:{local_rank % torch.cuda.device_count()}"
+        torch.cuda.set_device(torch.device(device))
+    return torch.device(device)

@@ -13,17 +13,16 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import kaldiio
 import torch
-import yaml
 from tqdm import tqdm
 
-from ..synthesis.inference import batches_by_length, decode_batch, load_model
+from ..synthesis.batch_decode import DECODE_DEFAULTS, batches_by_length, decode_batch
+from ..synthesis.loading import Experiment, load_experiment
 from ..text import intersperse
-from ..utils import atomic_write_text, read_kaldi_lines, str2bool
-
-DECODE_KEYS = {"noise_scale": 0.667, "length_scale": 1.0, "batch_size": 16}
+from ..utils import atomic_write_text, read_kaldi_lines, read_yaml_mapping, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -59,59 +58,47 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    torch.set_num_threads(args.num_threads)
-    device = torch.device(args.device)
-    model, config, ckpt = load_model(args.exp_dir, args.checkpoint, device)
-    logging.info("decoding with %s", ckpt)
-
-    opts = {**DECODE_KEYS, **(config.get("decode") or {})}
+def decode_options(args: argparse.Namespace, config: dict[str, Any]) -> dict[str, Any]:
+    """Decode options: the defaults, the exp's ``decode`` section, ``--decode_config``, flags."""
+    opts = {**DECODE_DEFAULTS, **(config.get("decode") or {})}
     if args.decode_config:
-        opts.update(yaml.safe_load(Path(args.decode_config).read_text()).get("decode") or {})
-    for key in DECODE_KEYS:
+        opts.update(read_yaml_mapping(args.decode_config).get("decode") or {})
+    for key in DECODE_DEFAULTS:
         if getattr(args, key) is not None:
             opts[key] = getattr(args, key)
-    unknown = set(opts) - set(DECODE_KEYS)
+    unknown = set(opts) - set(DECODE_DEFAULTS)
     if unknown:
         sys.exit(
-            f"glowtts-decode: unknown decode key(s) {sorted(unknown)}; valid: {sorted(DECODE_KEYS)}"
+            f"glowtts-decode: unknown decode key(s) {sorted(unknown)}; valid: {sorted(DECODE_DEFAULTS)}"
         )
+    return opts
 
-    add_blank = bool((config.get("text") or {}).get("add_blank", False))
+
+def read_inputs(args: argparse.Namespace, exp: Experiment) -> tuple[list, dict | None, dict | None]:
+    """``[(utt, model input ids)]``, teacher durations ``{utt: [d]}`` and ``{utt: speaker id}``
+    (the last two None unless asked for)."""
     items = []
     for utt, fields in read_kaldi_lines(args.token):
         ids = [int(t) for t in fields]
         if not ids:
             sys.exit(f"glowtts-decode: utterance {utt} in {args.token} has no tokens")
-        items.append((utt, intersperse(ids) if add_blank else ids))
+        items.append((utt, intersperse(ids) if exp.add_blank else ids))
     teacher = None
     if args.durations:
         teacher = {u: [int(x) for x in f] for u, f in read_kaldi_lines(args.durations)}
     spk = None
     if args.utt2spk:
-        spk_list = (Path(args.exp_dir) / "spk_list.txt").read_text().split()
-        spk_id = {s: i for i, s in enumerate(spk_list)}
+        speakers = exp.speakers()
+        if speakers is None:
+            sys.exit(f"glowtts-decode: --utt2spk needs {exp.exp_dir}/spk_list.txt (missing)")
+        spk_id = {s: i for i, s in enumerate(speakers)}
         spk = {u: spk_id[f[0]] for u, f in read_kaldi_lines(args.utt2spk)}
+    return items, teacher, spk
 
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results = []
-    with tqdm(total=len(items), desc="decode", disable=not args.verbose, unit="utt") as bar:
-        for batch in batches_by_length(items, int(opts["batch_size"])):
-            results += decode_batch(
-                model,
-                batch,
-                device=device,
-                noise_scale=float(opts["noise_scale"]),
-                length_scale=float(opts["length_scale"]),
-                seed=args.seed,
-                durations=teacher,
-                spk=spk,
-            )
-            bar.update(len(batch))
-    results.sort(key=lambda r: r["utt"])
+
+def write_outputs(out: Path, results: list[dict[str, Any]]) -> None:
+    """``feats.{ark,scp}``, ``durations`` and ``timing`` of the decoded utterances."""
+    results = sorted(results, key=lambda r: r["utt"])
     # a re-run overwrites the job's outputs whole; the merge in the recipe reads them after success
     with kaldiio.WriteHelper(f"ark,scp:{out / 'feats.ark'},{out / 'feats.scp'}") as writer:
         for r in results:
@@ -123,6 +110,35 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_text(
         out / "timing", "".join(f"{r['utt']} {r['seconds']:.6f} {len(r['mel'])}\n" for r in results)
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    torch.set_num_threads(args.num_threads)
+    device = torch.device(args.device)
+    exp = load_experiment(args.exp_dir, args.checkpoint, device)
+    logging.info("decoding with %s", exp.checkpoint)
+    opts = decode_options(args, exp.config)
+    items, teacher, spk = read_inputs(args, exp)
+
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    with tqdm(total=len(items), desc="decode", disable=not args.verbose, unit="utt") as bar:
+        for batch in batches_by_length(items, int(opts["batch_size"])):
+            results += decode_batch(
+                exp.model,
+                batch,
+                device=device,
+                noise_scale=float(opts["noise_scale"]),
+                length_scale=float(opts["length_scale"]),
+                seed=args.seed,
+                durations=teacher,
+                spk=spk,
+            )
+            bar.update(len(batch))
+    write_outputs(out, results)
     logging.info("decoded %d utterances into %s", len(results), out)
 
 

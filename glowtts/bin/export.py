@@ -19,10 +19,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from ..synthesis.export import FORMATS, ONNX_OPSET, export_model
-from ..synthesis.inference import load_model
+from ..synthesis.loading import load_experiment
 from ..text import TokenList
 
 
@@ -48,12 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        model, config, ckpt = load_model(args.exp, args.checkpoint, "cpu")
+        exp = load_experiment(args.exp, args.checkpoint, "cpu")
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"glowtts-export: {e}")
-    tokens_file = Path(args.exp) / "tokens.txt"
+    config, tokens_file = exp.config, exp.tokens_file
     meta = {
-        "checkpoint": ckpt.name,
+        "checkpoint": exp.checkpoint.name,
         "feats": config.get("feats"),
         "text": config.get("text"),
         "decode": config.get("decode"),
@@ -64,8 +63,8 @@ def main(argv: list[str] | None = None) -> None:
             import onnx  # noqa: F401  (torch.onnx.export needs it)
         except ImportError:
             sys.exit("glowtts-export: --format onnx needs the 'onnx' package (pip install onnx)")
-    out = export_model(model, args.out, args.format, metadata=meta, opset=args.opset)
-    logging.info("wrote %s and %s.json (from %s)", out, out, ckpt)
+    out = export_model(exp.model, args.out, args.format, metadata=meta, opset=args.opset)
+    logging.info("wrote %s and %s.json (from %s)", out, out, exp.checkpoint)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     import torch
 
-    from glowtts.durations.extract import extract_durations, resolve_device
+    from glowtts.durations.extract import extract_durations
+    from glowtts.utils import resolve_device
 
     if args.batch_size < 1:
         raise SystemExit("glowtts-extract-durations: --batch_size must be >= 1")

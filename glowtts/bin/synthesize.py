@@ -25,6 +25,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import torch
 
@@ -32,10 +33,12 @@ from ..audio import save_wav
 from ..registry import VOCODERS
 from ..synthesis.synthesizer import Synthesizer, plot_utterance
 
+PROG = "glowtts-synthesize"
+
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="glowtts-synthesize",
+        prog=PROG,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -98,36 +101,38 @@ def _read_lines(path: str) -> list[tuple[int, str]]:
     return [(n, t) for n, t in lines if t]
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+def _fail(msg: str) -> NoReturn:
+    sys.exit(f"{PROG}: {msg}")
+
+
+def check_args(args: argparse.Namespace) -> list[int] | None:
+    """Reject option combinations that do not fit together; the parsed ``--durations``."""
     if args.text is not None and args.out_dir:
-        sys.exit("glowtts-synthesize: --text writes --out FILE; --out_dir is for --text_file")
+        _fail("--text writes --out FILE; --out_dir is for --text_file")
     if args.text_file is not None:
         if args.out:
-            sys.exit(
-                "glowtts-synthesize: --text_file writes into --out_dir DIR; --out is for --text"
-            )
+            _fail("--text_file writes into --out_dir DIR; --out is for --text")
         if not args.out_dir:
-            sys.exit("glowtts-synthesize: --text_file needs --out_dir")
+            _fail("--text_file needs --out_dir")
         if args.durations:
-            sys.exit("glowtts-synthesize: --durations applies to one utterance (--text)")
-    durations = None
-    if args.durations:
-        try:
-            durations = [int(x) for x in args.durations.split()]
-        except ValueError:
-            sys.exit(f"glowtts-synthesize: --durations must be integers, got {args.durations!r}")
+            _fail("--durations applies to one utterance (--text)")
+    if not args.durations:
+        return None
+    try:
+        return [int(x) for x in args.durations.split()]
+    except ValueError:
+        _fail(f"--durations must be integers, got {args.durations!r}")
 
+
+def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
+    """The experiment with the vocoder the command line asks for."""
     vopts: dict = {}
     if args.vocoder == "hifigan":
         vopts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
     elif args.vocoder == "griffin_lim" and args.griffin_lim_iters:
         vopts = {"n_iter": args.griffin_lim_iters}
     try:
-        syn = Synthesizer.from_exp(
+        return Synthesizer.from_exp(
             args.exp,
             args.checkpoint,
             args.device,
@@ -137,29 +142,43 @@ def main(argv: list[str] | None = None) -> None:
             cuda_graphs=args.cuda_graphs,
         )
     except (FileNotFoundError, ValueError) as e:
-        sys.exit(f"glowtts-synthesize: {e}")
+        _fail(str(e))
 
-    bad: list[int] = []
+
+def collect_items(
+    args: argparse.Namespace, syn: Synthesizer
+) -> tuple[list[tuple[Path, str]], list[int]]:
+    """``[(wav path, text)]`` to synthesise and the line numbers skipped (no speakable text)."""
     if args.text is not None:
-        items = [(Path(args.out or "out.wav"), args.text)]
-    else:
+        return [(Path(args.out or "out.wav"), args.text)], []
+    try:
+        lines = _read_lines(args.text_file)
+    except OSError as e:
+        _fail(f"cannot read {args.text_file}: {e}")
+    if not lines:
+        _fail(f"no text in {args.text_file}")
+    items, bad = [], []
+    for n, t in lines:
         try:
-            lines = _read_lines(args.text_file)
-        except OSError as e:
-            sys.exit(f"glowtts-synthesize: cannot read {args.text_file}: {e}")
-        if not lines:
-            sys.exit(f"glowtts-synthesize: no text in {args.text_file}")
-        items = []
-        for n, t in lines:
-            try:
-                syn.split(t)
-            except ValueError as e:
-                logging.warning("line %d skipped: %s", n, e)
-                bad.append(n)
-                continue
-            items.append((Path(args.out_dir) / f"{n}.wav", t))
-        if not items:
-            sys.exit(f"glowtts-synthesize: no line of {args.text_file} has text to synthesise")
+            syn.split(t)
+        except ValueError as e:
+            logging.warning("line %d skipped: %s", n, e)
+            bad.append(n)
+            continue
+        items.append((Path(args.out_dir) / f"{n}.wav", t))
+    if not items:
+        _fail(f"no line of {args.text_file} has text to synthesise")
+    return items, bad
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    durations = check_args(args)
+    syn = load_synthesizer(args)
+    items, bad = collect_items(args, syn)
     try:
         utts = syn.synthesize(
             [t for _, t in items],
@@ -170,16 +189,14 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed,
         )
     except ValueError as e:
-        sys.exit(f"glowtts-synthesize: {e}")
+        _fail(str(e))
     for (path, _), utt in zip(items, utts):
         save_wav(path, utt.wav, utt.sample_rate)
         if args.plot:
             plot_utterance(utt, path.with_suffix(".png"))
         logging.info("wrote %s (%.2f s)", path, len(utt.wav) / utt.sample_rate)
-    if args.text_file is not None and bad:
-        sys.exit(
-            f"glowtts-synthesize: skipped line(s) {bad} of {args.text_file}: no speakable text"
-        )
+    if bad:
+        _fail(f"skipped line(s) {bad} of {args.text_file}: no speakable text")
 
 
 if __name__ == "__main__":

@@ -1,79 +1,11 @@
-"""glowtts-synthesize-wav: Griffin-Lim waveforms from a feats.scp (recipe stage 6).
+"""glowtts-synthesize-wav: the former name of ``glowtts-vocode`` (:mod:`glowtts.bin.vocode`),
+kept so recipes and scripts that call it keep working."""
 
-Example::
-
-    glowtts-synthesize-wav --config conf/train.yaml \\
-        --feats_scp exp/x/decode_eval/feats.scp --out_dir exp/x/decode_eval/wav [--n_iter 60]
-
-writes ``<out_dir>/<utt>.wav`` (16-bit PCM at feats.fs) and ``<out_dir>/wav.scp``.
-"""
-
-from __future__ import annotations
-
-import argparse
-import logging
 import sys
-from collections.abc import Sequence
 
-import torch
+from glowtts.bin.vocode import get_parser, main
 
-from glowtts.audio.features import MelConfig, load_feats_config
-from glowtts.synthesis.vocode import synthesize_scp
-
-
-def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="glowtts-synthesize-wav",
-        description="Griffin-Lim vocoding of every log-mel (T, n_mels) in a feats.scp.",
-    )
-    p.add_argument(
-        "--config",
-        help="YAML whose 'feats:' section defines the mel (default: the built-in Glow-TTS mel)",
-    )
-    p.add_argument("--feats_scp", required=True, help="log-mel features to vocode")
-    p.add_argument("--out_dir", required=True, help="where <utt>.wav files go")
-    p.add_argument("--out_scp", help="output wav.scp (default <out_dir>/wav.scp)")
-    p.add_argument("--n_iter", type=int, default=60, help="Griffin-Lim iterations")
-    p.add_argument(
-        "--momentum", type=float, default=0.99, help="fast Griffin-Lim momentum (0 = plain)"
-    )
-    p.add_argument(
-        "--power", type=float, default=1.0, help="magnitude exponent before Griffin-Lim (1-1.5)"
-    )
-    p.add_argument("--batch_size", type=int, default=8, help="utterances per batch")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial random phase")
-    p.add_argument("--num_threads", type=int, default=1, help="torch CPU threads (0: default)")
-    p.add_argument("--no_progress", action="store_true", help="no tqdm progress bar")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s: %(message)s")
-    args = get_parser().parse_args(argv)
-    if args.num_threads > 0:
-        torch.set_num_threads(args.num_threads)
-    try:
-        conf = load_feats_config(args.config) if args.config else MelConfig()
-        n = synthesize_scp(
-            args.feats_scp,
-            conf,
-            args.out_dir,
-            out_scp=args.out_scp,
-            n_iter=args.n_iter,
-            momentum=args.momentum,
-            power=args.power,
-            batch_size=args.batch_size,
-            device=args.device,
-            seed=args.seed,
-            progress=not args.no_progress,
-        )
-    except (OSError, ValueError) as e:
-        print(f"glowtts-synthesize-wav: error: {e}", file=sys.stderr)
-        return 1
-    logging.getLogger("glowtts-synthesize-wav").info("wrote %d wavs to %s", n, args.out_dir)
-    return 0
-
+__all__ = ["get_parser", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())

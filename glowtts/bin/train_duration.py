@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     import yaml
 
-    from glowtts.durations.extract import resolve_device, train_duration_predictor
-    from glowtts.synthesis.inference import load_config
+    from glowtts.durations.extract import train_duration_predictor
+    from glowtts.synthesis.loading import read_exp_config
+    from glowtts.utils import resolve_device
 
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"glowtts-train-duration: --config {path} not found")
         conf = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("duration")
     else:
-        conf = load_config(args.exp_dir).get("duration")
+        conf = read_exp_config(args.exp_dir).get("duration")
     conf = dict(conf or {})
     if args.max_steps is not None:
         conf["max_steps"] = args.max_steps

@@ -1,12 +1,31 @@
-"""Collate a list of dataset items into a padded batch."""
+"""Collate a list of dataset items into a padded batch; pad token id sequences."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
 
 def _round_up(n: int, m: int) -> int:
     return -(-n // m) * m
+
+
+def pad_tokens(
+    seqs: Sequence[Sequence[int] | torch.Tensor], pad_multiple: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch integer sequences (token ids, or frames per token) with 0 padding.
+
+    Returns ``tokens`` ``(B, T_text)`` long, where ``T_text`` is the longest length rounded
+    up to ``pad_multiple``, and ``lengths`` ``(B,)`` long.
+    """
+    if not seqs:
+        raise ValueError("pad_tokens: empty batch")
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    tokens = torch.zeros(len(seqs), _round_up(int(lengths.max()), pad_multiple), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        tokens[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+    return tokens, lengths
 
 
 def collate_tts(
@@ -26,10 +45,9 @@ def collate_tts(
     if not items:
         raise ValueError("collate_tts: empty batch")
     b = len(items)
-    tl = torch.tensor([len(it["tokens"]) for it in items], dtype=torch.long)
+    tokens, tl = pad_tokens([it["tokens"] for it in items], pad_multiple_tokens)
     fl = torch.tensor([it["feats"].shape[0] for it in items], dtype=torch.long)
     n_mels = items[0]["feats"].shape[1]
-    tokens = torch.zeros(b, _round_up(int(tl.max()), pad_multiple_tokens), dtype=torch.long)
     feats = torch.zeros(
         b, _round_up(int(fl.max()), pad_multiple_frames), n_mels, dtype=torch.float32
     )
@@ -39,7 +57,6 @@ def collate_tts(
                 f"collate_tts: {it['utt_id']} has {it['feats'].shape[1]} mel bands, "
                 f"{items[0]['utt_id']} has {n_mels}"
             )
-        tokens[i, : tl[i]] = it["tokens"]
         feats[i, : fl[i]] = it["feats"]
     spk = None
     if "spk" in items[0]:

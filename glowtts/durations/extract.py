@@ -92,13 +92,13 @@ import torch
 import yaml
 from torch import nn
 
-from glowtts.data.collate import collate_tts
+from glowtts.data.collate import collate_tts, pad_tokens
 from glowtts.data.dataset import TTSDataset, read_spk_list
-from glowtts.nets import GlowTTS, build_model
+from glowtts.nets import GlowTTS
 from glowtts.nets.commons import sequence_mask
-from glowtts.synthesis.inference import find_checkpoint, load_config
+from glowtts.synthesis.loading import load_experiment
 from glowtts.text.blanks import intersperse, strip_blank_durations
-from glowtts.train.checkpoint import atomic_save, load_checkpoint
+from glowtts.train.checkpoint import atomic_save
 from glowtts.utils import atomic_write_text, read_kaldi_lines
 
 logger = logging.getLogger(__name__)
@@ -181,43 +181,6 @@ def resolve_duration_config(conf: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-# ---------------------------------------------------------------- model loading
-def load_model_for_alignment(
-    exp_dir: str | Path,
-    checkpoint: str | Path | None = None,
-    device: str | torch.device = "cpu",
-) -> tuple[GlowTTS, dict[str, Any], Path, dict[str, Any]]:
-    """Build the experiment's model and load a checkpoint, *without* folding weight norm.
-
-    Unlike :func:`glowtts.synthesis.inference.load_model` the parameters keep the names and
-    parametrisation the trainer saved, so the durations are exactly what the model
-    computes in ``forward()`` and the predictor can be trained and saved back.
-
-    Returns ``(model in eval mode, config, checkpoint path, the raw checkpoint dict)``.
-    """
-    config = load_config(exp_dir)
-    if "n_vocab" not in config:
-        raise ValueError(
-            f"{Path(exp_dir) / 'config.yaml'} has no n_vocab: was it written by glowtts-train?"
-        )
-    path = find_checkpoint(exp_dir, checkpoint)
-    state = load_checkpoint(path)
-    model = build_model(config.get("model") or {}, int(config["n_vocab"]))
-    model.load_state_dict(state["model"] if "model" in state else state)
-    model.to(device).eval()
-    return model, config, path, state
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> ``cuda`` when available, else ``cpu``; anything else as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {device}: CUDA is not available on this machine")
-    return dev
-
-
 def find_utt2spk(data_dir: str | Path, explicit: str | Path | None = None) -> Path:
     """``explicit``, else ``<data_dir>/utt2spk``, else ``data/<set>/utt2spk`` beside ``dump/``."""
     if explicit:
@@ -296,7 +259,8 @@ def extract_durations(
     """
     device = torch.device(device)
     out_dir = Path(out_dir)
-    model, config, ckpt_path, state = load_model_for_alignment(exp_dir, checkpoint, device)
+    exp = load_experiment(exp_dir, checkpoint, device, trainable=True)
+    model, config, ckpt_path, state = exp.model, exp.config, exp.checkpoint, exp.state
     out_dir.mkdir(parents=True, exist_ok=True)
     add_blank = bool((config.get("text") or {}).get("add_blank", False))
     u2s, spk_list = _speakers(model, exp_dir, data_dir, utt2spk)
@@ -482,12 +446,9 @@ def load_duration_items(
 def collate_durations(items: Sequence[DurationItem]) -> dict[str, Any]:
     """``tokens`` ``(B, T)`` long, ``token_lengths`` ``(B,)``, ``durations`` ``(B, T)`` float
     (0-padded), ``spk`` ``(B,)`` or None."""
-    lengths = torch.tensor([len(it.tokens) for it in items], dtype=torch.long)
-    t = int(lengths.max())
-    tokens = torch.zeros(len(items), t, dtype=torch.long)
-    durs = torch.zeros(len(items), t, dtype=torch.float32)
+    tokens, lengths = pad_tokens([it.tokens for it in items])
+    durs = torch.zeros(tokens.shape, dtype=torch.float32)
     for i, it in enumerate(items):
-        tokens[i, : len(it.tokens)] = torch.tensor(it.tokens)
         durs[i, : len(it.durations)] = torch.tensor(it.durations, dtype=torch.float32)
     spk = None
     if items[0].spk is not None:
@@ -661,7 +622,8 @@ def _train_dp(
     dev_utt2spk: str | Path | None,
 ) -> dict[str, Any]:
     torch.manual_seed(conf["seed"])
-    model, config, ckpt_path, state = load_model_for_alignment(exp_dir, checkpoint, device)
+    exp = load_experiment(exp_dir, checkpoint, device, trainable=True)
+    model, config, ckpt_path, state = exp.model, exp.config, exp.checkpoint, exp.state
     add_blank = bool((config.get("text") or {}).get("add_blank", False))
     n_vocab = int(config["n_vocab"])
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump({"duration": conf}, sort_keys=False))

@@ -231,12 +231,13 @@ class _NLLComputer:
     def __init__(self, exp_dir: Path, opts: EvalOptions) -> None:
         import torch
 
-        from glowtts.synthesis.inference import load_model
+        from glowtts.synthesis.loading import load_experiment
 
         self.torch = torch
         self.device = torch.device(opts.device)
-        self.model, self.config, self.checkpoint = load_model(exp_dir, opts.checkpoint, self.device)
-        self.add_blank = bool((self.config.get("text") or {}).get("add_blank", False))
+        exp = load_experiment(exp_dir, opts.checkpoint, self.device)
+        self.model, self.config, self.checkpoint = exp.model, exp.config, exp.checkpoint
+        self.add_blank = exp.add_blank
         self.exp_dir = exp_dir
         self.opts = opts
 
@@ -254,6 +255,7 @@ def _nll_and_mas(
     Returns the NLL summary and the MAS durations per utterance (per model input token).
     """
     torch = nll.torch
+    from glowtts.data.collate import pad_tokens
     from glowtts.text import intersperse
     from glowtts.text.stage import read_token_file
 
@@ -272,12 +274,10 @@ def _nll_and_mas(
         batch = order[i : i + opts.batch_size]
         ids = [intersperse(tokens[u]) if nll.add_blank else tokens[u] for u in batch]
         mats = [np.array(feats[u], dtype=np.float32) for u in batch]  # writable copy
-        tl = torch.tensor([len(x) for x in ids])
+        tok, tl = pad_tokens(ids)
         fl = torch.tensor([len(m) for m in mats])
-        tok = torch.zeros(len(batch), int(tl.max()), dtype=torch.long)
         x = torch.zeros(len(batch), int(fl.max()), n_mels)
         for b in range(len(batch)):
-            tok[b, : len(ids[b])] = torch.tensor(ids[b])
             x[b, : len(mats[b])] = torch.as_tensor(mats[b])
         sp = torch.tensor([spk[u] for u in batch], device=nll.device) if spk else None
         with torch.no_grad():

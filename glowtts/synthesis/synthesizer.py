@@ -46,14 +46,15 @@ import numpy as np
 import torch
 
 from ..audio import MelConfig
+from ..data.collate import pad_tokens
 from ..nets import GlowTTS
 from ..registry import build_vocoder
 from ..text import EmptyTextError, Frontend
-from .inference import load_model
+from .batch_decode import DECODE_DEFAULTS
+from .loading import load_experiment
 
 logger = logging.getLogger(__name__)
 
-DECODE_DEFAULTS = {"noise_scale": 0.667, "length_scale": 1.0, "batch_size": 16}
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 
@@ -188,24 +189,13 @@ class Synthesizer:
         captures, later ones skip the per-kernel launch cost. ``options`` go to the
         constructor (``max_chunk_chars``, ``pause``).
         """
-        path = Path(path)
         device = torch.device(device)
-        model, config, ckpt = load_model(path, checkpoint, device)
-        logger.info("loaded %s", ckpt)
-        fe_path = path / "frontend.yaml"
-        if not fe_path.is_file():
-            raise FileNotFoundError(
-                f"{fe_path} is missing: {path} needs the front-end it was trained with "
-                "(glowtts-train copies it from data/token_list/<type>/)"
-            )
-        frontend = Frontend.from_file(str(fe_path))
+        exp = load_experiment(path, checkpoint, device)
+        model, config = exp.model, exp.config
+        logger.info("loaded %s", exp.checkpoint)
+        frontend = exp.frontend()
         feats = MelConfig.from_dict(config.get("feats") or {})
-        vopts = dict(vocoder_options or {})
-        if vocoder == "hifigan":
-            vopts.setdefault("device", device)
-        voc = build_vocoder(vocoder, feats.to_dict(), **vopts)
-        spk_file = path / "spk_list.txt"
-        speakers = spk_file.read_text().split() if spk_file.is_file() else None
+        voc = build_vocoder(vocoder, feats.to_dict(), device, **(vocoder_options or {}))
         if compile:
             model.encoder = torch.compile(model.encoder, dynamic=True)
             model.decoder = torch.compile(model.decoder, dynamic=True)
@@ -216,7 +206,7 @@ class Synthesizer:
             voc,
             device=device,
             decode=config.get("decode"),
-            speakers=speakers,
+            speakers=exp.speakers(),
             **options,
         )
         if cuda_graphs:
@@ -347,10 +337,7 @@ class Synthesizer:
         durs: list[list[int] | None] = [None] * len(items)
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            lengths = torch.tensor([len(items[i]) for i in idx])
-            tokens = torch.zeros(len(idx), int(lengths.max()), dtype=torch.long)
-            for b, i in enumerate(idx):
-                tokens[b, : len(items[i])] = torch.tensor(items[i])
+            tokens, lengths = pad_tokens([items[i] for i in idx])
             spk_t = (
                 None
                 if sid is None

@@ -11,6 +11,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from glowtts.utils import resolve_device
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,21 +33,6 @@ class DistInfo:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def resolve_device(device: str, local_rank: int = 0) -> torch.device:
-    """``cpu`` | ``cuda`` | ``auto`` (CUDA when available) -> this rank's device."""
-    if device not in ("cpu", "cuda", "auto") and not device.startswith("cuda:"):
-        raise ValueError(f"--device must be cpu, cuda or auto, got {device!r}")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise RuntimeError("--device cuda but torch sees no CUDA device (CPU build of torch?)")
-        if device == "cuda":
-            device = f"cuda:{local_rank % torch.cuda.device_count()}"
-        torch.cuda.set_device(torch.device(device))
-    return torch.device(device)
 
 
 def setup_distributed(device: str = "auto", backend: str = "auto") -> DistInfo:

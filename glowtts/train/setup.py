@@ -22,6 +22,7 @@ from glowtts.text import Frontend
 from glowtts.train.config import resolve_train_config
 from glowtts.train.distributed import cleanup_distributed, setup_distributed
 from glowtts.train.trainer import Trainer
+from glowtts.utils import read_yaml_mapping
 
 logger = logging.getLogger("glowtts.train")
 
@@ -30,12 +31,14 @@ SECTIONS = ("feats", "text", "model", "train", "decode", "duration")
 RESOLVED_KEYS = ("n_vocab", "n_speakers", "paths")
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML experiment config; reject unknown top-level sections."""
-    with open(path, encoding="utf-8") as f:
-        conf = yaml.safe_load(f) or {}
-    if not isinstance(conf, dict):
-        raise ValueError(f"{path}: the config must be a mapping of sections {list(SECTIONS)}")
+def load_train_config(path: str | Path) -> dict[str, Any]:
+    """Read the YAML training config ``path`` (``conf/*.yaml``); reject unknown sections."""
+    try:
+        conf = read_yaml_mapping(path)
+    except ValueError:
+        raise ValueError(
+            f"{path}: the config must be a mapping of sections {list(SECTIONS)}"
+        ) from None
     unknown = sorted(set(conf) - set(SECTIONS) - set(RESOLVED_KEYS))
     if unknown:
         raise ValueError(f"{path}: unknown top-level key(s) {unknown}; valid: {list(SECTIONS)}")
@@ -120,7 +123,7 @@ def resolve_experiment_config(
 ) -> dict[str, Any]:
     """The YAML at ``config`` with the command-line overrides applied and its ``train``
     section resolved (defaults filled, validated); ``model`` is always a dict."""
-    conf = dict(load_config(config))
+    conf = dict(load_train_config(config))
     train_conf = dict(conf.get("train") or {})
     if seed is not None:
         train_conf["seed"] = seed

@@ -1,4 +1,7 @@
-"""The default vocoder: fast Griffin-Lim from the log-mel (no training, no download)."""
+"""The default vocoder: fast Griffin-Lim from the log-mel (no training, no download).
+
+The algorithm lives in :mod:`glowtts.audio.griffin_lim`; this wraps it in the vocoder slot.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ class GriffinLimVocoder:
     """Log-mel ``(T, n_mels)`` -> waveform with the mel definition of the experiment.
 
     Options: ``n_iter`` (default 60), ``momentum`` (0.99, fast Griffin-Lim),
-    ``power`` (magnitude exponent before phase recovery, 1.0).
+    ``power`` (magnitude exponent before phase recovery, 1.0), ``seed`` (of the random
+    initial phase of each batch, 0).
     """
 
     def __init__(
@@ -23,9 +27,10 @@ class GriffinLimVocoder:
         n_iter: int = 60,
         momentum: float = 0.99,
         power: float = 1.0,
+        seed: int = 0,
     ) -> None:
         self.conf = feats if isinstance(feats, MelConfig) else MelConfig.from_dict(feats)
-        self.n_iter, self.momentum, self.power = n_iter, momentum, power
+        self.n_iter, self.momentum, self.power, self.seed = n_iter, momentum, power, seed
 
     @property
     def sample_rate(self) -> int:
@@ -40,5 +45,5 @@ class GriffinLimVocoder:
         for i, m in enumerate(mels):
             batch[i, : lengths[i]] = torch.as_tensor(m)
         return griffin_lim_batch(
-            batch, lengths, self.conf, self.n_iter, self.momentum, self.power, device=device
+            batch, lengths, self.conf, self.n_iter, self.momentum, self.power, self.seed, device
         )

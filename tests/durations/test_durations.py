@@ -25,12 +25,11 @@ from glowtts.data.dataset import TTSDataset
 from glowtts.durations.extract import (
     evaluate_duration_loss,
     load_duration_items,
-    load_model_for_alignment,
     read_durations,
     resolve_duration_config,
 )
 from glowtts.nets import build_model
-from glowtts.synthesis.inference import load_model
+from glowtts.synthesis.loading import load_experiment
 from glowtts.text import strip_blank_durations
 
 N_MELS = 8
@@ -153,7 +152,7 @@ def test_durations_sum_to_frames_and_match_forward(exp_setup):
         assert min(d) >= 0
 
     # the model's own MAS, one forward over the whole set (a different batching)
-    model, _, _, _ = load_model_for_alignment(exp)
+    model = load_experiment(exp, trainable=True).model
     ds = TTSDataset(dump / "train", N_VOCAB, add_blank=add_blank, squeeze=2)
     b = collate_tts([ds[i] for i in range(len(ds))])
     with torch.no_grad():
@@ -238,10 +237,10 @@ def test_train_duration_lowers_dev_loss(exp_setup, tmp_path):
     items = load_duration_items(
         dump / "dev", d / "dev" / "durations", add_blank=add_blank, n_vocab=N_VOCAB
     )
-    orig, _, _, orig_state = load_model_for_alignment(exp)
-    refined, _, path, ref_state = load_model_for_alignment(
-        exp, exp / "checkpoints" / "refined_dp.pth"
-    )
+    orig_exp = load_experiment(exp, trainable=True)
+    orig, orig_state = orig_exp.model, orig_exp.state
+    ref_exp = load_experiment(exp, exp / "checkpoints" / "refined_dp.pth", trainable=True)
+    refined, ref_state = ref_exp.model, ref_exp.state
     before = evaluate_duration_loss(orig, items, torch.device("cpu"))
     after = evaluate_duration_loss(refined, items, torch.device("cpu"))
     assert before == pytest.approx(best["dev_loss_before"], rel=1e-5)
@@ -257,7 +256,7 @@ def test_train_duration_lowers_dev_loss(exp_setup, tmp_path):
     assert set(ref_state["model"]) == set(orig_state["model"])
 
     # the refined checkpoint loads for inference and decodes, with and without teacher durations
-    model, _, _ = load_model(exp, exp / "checkpoints" / "refined_dp.pth")
+    model = load_experiment(exp, exp / "checkpoints" / "refined_dp.pth").model
     toks = torch.tensor([[0, 3, 0, 4, 0]]) if add_blank else torch.tensor([[3, 4, 5]])
     out = model.inference(toks, torch.tensor([toks.shape[1]]), noise_scale=0.0)
     assert out["mel"].shape[-1] == N_MELS and torch.isfinite(out["mel"]).all()
@@ -307,7 +306,7 @@ def test_scratch_init_and_no_dev(exp_setup, tmp_path):
     )
     best = torch.load(tmp_path / "dp" / "dp_best.pth", weights_only=True)
     assert best["step"] == 0 and best["dev_loss_before"] is None
-    _, _, _, orig = load_model_for_alignment(exp)
+    orig = load_experiment(exp, trainable=True).state
     # re-initialised, not the trained predictor
     w = "conv_1.weight"
     assert not torch.equal(best["proj_w"][w], orig["model"]["encoder.proj_w." + w])

@@ -32,7 +32,7 @@ from glowtts.audio.io import load_wav
 from glowtts.bin.decode import main as decode_main
 from glowtts.bin.train import main as train_main
 from glowtts.data.datadir import validate_data_dir
-from glowtts.synthesis.inference import load_model
+from glowtts.synthesis.loading import load_experiment
 
 REPO = Path(__file__).resolve().parents[2]
 VCTK_LOCAL = REPO / "egs" / "vctk" / "tts1" / "local"
@@ -208,7 +208,7 @@ def test_two_speaker_model_trains_and_speakers_differ(tmp_path: Path):
     assert (exp / "spk_list.txt").read_text().split() == ["spkA", "spkB"]
     assert yaml.safe_load((exp / "config.yaml").read_text())["n_speakers"] == 2
 
-    net, _, _ = load_model(exp)
+    net = load_experiment(exp).model
     tokens = torch.tensor([[3, 5, 7, 2, 9]])
     lengths = torch.tensor([5])
     outs = [

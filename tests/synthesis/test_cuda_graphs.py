@@ -8,7 +8,7 @@ import torch
 from conftest import make_exp
 
 from glowtts.synthesis.cuda_graphs import GraphedInference
-from glowtts.synthesis.inference import load_model
+from glowtts.synthesis.loading import load_experiment
 
 
 def _batch(n_vocab, lengths, seed=0):
@@ -33,7 +33,7 @@ def _compare(fast, model, tokens, lengths, **kw):
 
 @pytest.mark.parametrize("lengths", [[5], [23, 9, 1], [40, 40]])
 def test_padded_buckets_equal_eager_inference(tiny_exp, lengths):
-    model, _, _ = load_model(tiny_exp)
+    model = load_experiment(tiny_exp).model
     fast = GraphedInference(model, text_bucket=16, frame_bucket=32, use_graphs=False)
     tokens, lens = _batch(model.n_vocab, lengths)
     _compare(fast, model, tokens, lens, noise_scale=0.0, length_scale=1.3)
@@ -43,7 +43,7 @@ def test_padded_buckets_equal_eager_inference(tiny_exp, lengths):
 
 
 def test_multi_speaker(tmp_path):
-    model, _, _ = load_model(make_exp(tmp_path / "ms", n_speakers=3))
+    model = load_experiment(make_exp(tmp_path / "ms", n_speakers=3)).model
     fast = GraphedInference(model, use_graphs=False)
     tokens, lens = _batch(model.n_vocab, [12, 7])
     _compare(fast, model, tokens, lens, noise_scale=0.0, spk=torch.tensor([2, 1]))
@@ -55,7 +55,7 @@ def test_cuda_graphs_equal_eager_on_gpu(tiny_exp, monkeypatch):
     # TF32 rounding depends on the conv algorithm, which depends on the (padded) shape
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
-    model, _, _ = load_model(tiny_exp, device="cuda")
+    model = load_experiment(tiny_exp, device="cuda").model
     fast = GraphedInference(model)
     assert fast.use_graphs
     for lengths in ([5], [23, 9, 1], [7], [30, 2]):

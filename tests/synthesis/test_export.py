@@ -10,7 +10,7 @@ import torch
 
 from glowtts.bin.export import main as export_main
 from glowtts.synthesis.export import export_model
-from glowtts.synthesis.inference import load_model
+from glowtts.synthesis.loading import load_experiment
 
 # (batch, T_text): lengths other than the trace example's, so fixed shapes would show
 CASES = [(1, 4), (3, 23), (2, 57)]
@@ -40,7 +40,7 @@ def test_torchscript_export_matches_eager(tiny_exp, tmp_path):
     meta = json.loads((tmp_path / "model.pt.json").read_text())
     assert meta["inputs"] == ["tokens", "token_lengths", "noise_scale", "length_scale"]
     assert meta["feats"]["hop_length"] == 64 and meta["tokens"][:2] == ["<blank>", "<unk>"]
-    eager, _, _ = load_model(tiny_exp)
+    eager = load_experiment(tiny_exp).model
     ts = torch.jit.load(str(out))
     for i, (b, t) in enumerate(CASES):
         tokens, lengths = _inputs(b, t, eager.n_vocab, i)
@@ -60,7 +60,7 @@ def test_onnx_export_matches_eager(tiny_exp, tmp_path):
     pytest.importorskip("onnx", reason="onnx not installed (tools/requirements-dev.txt)")
     out = tmp_path / "model.onnx"
     export_main(["--exp", str(tiny_exp), "--format", "onnx", "--out", str(out)])
-    eager, _, _ = load_model(tiny_exp)
+    eager = load_experiment(tiny_exp).model
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     assert [i.name for i in sess.get_inputs()] == [
         "tokens",
@@ -84,7 +84,7 @@ def test_multi_speaker_export_takes_spk(tmp_path):
     from conftest import make_exp
 
     exp = make_exp(tmp_path / "ms", n_speakers=3)
-    model, _, _ = load_model(exp)
+    model = load_experiment(exp).model
     export_model(model, tmp_path / "ms.pt", "torchscript")
     ts = torch.jit.load(str(tmp_path / "ms.pt"))
     tokens, lengths = _inputs(2, 11, model.n_vocab, 0)
@@ -96,6 +96,6 @@ def test_multi_speaker_export_takes_spk(tmp_path):
 
 
 def test_export_rejects_unknown_format(tiny_exp, tmp_path):
-    model, _, _ = load_model(tiny_exp)
+    model = load_experiment(tiny_exp).model
     with pytest.raises(ValueError, match="torchscript, onnx"):
         export_model(model, tmp_path / "m.x", "tflite")

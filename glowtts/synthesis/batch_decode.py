@@ -1,0 +1,88 @@
+"""Decoding batches of token sequences (``glowtts-decode``, stage 5) and the decode defaults.
+
+The experiment is loaded by :func:`glowtts.synthesis.loading.load_experiment`.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from ..data.collate import pad_tokens
+from ..nets import GlowTTS
+
+# The ``decode`` section of config.yaml: defaults of glowtts-decode and the Synthesizer.
+DECODE_DEFAULTS: dict[str, Any] = {"noise_scale": 0.667, "length_scale": 1.0, "batch_size": 16}
+
+
+def utt_seed(utt: str, seed: int) -> int:
+    """Per-utterance noise seed: the same utterance gets the same noise in any batch or job."""
+    return (zlib.crc32(utt.encode()) + seed) % (2**63)
+
+
+def batches_by_length(
+    items: list[tuple[str, list[int]]], batch_size: int
+) -> Iterable[list[tuple[str, list[int]]]]:
+    """Sort by token length (longest first) and cut into batches of ``batch_size``."""
+    order = sorted(items, key=lambda it: (-len(it[1]), it[0]))
+    for i in range(0, len(order), batch_size):
+        yield order[i : i + batch_size]
+
+
+@torch.no_grad()
+def decode_batch(
+    model: GlowTTS,
+    batch: list[tuple[str, list[int]]],
+    *,
+    device: torch.device,
+    noise_scale: float,
+    length_scale: float,
+    seed: int = 0,
+    durations: dict[str, list[int]] | None = None,
+    spk: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Decode one batch of ``(utt, token ids)``; returns per-utterance mel ``(T, n_mels)``,
+    durations and the seconds spent (the batch time split by frames)."""
+    tokens, lengths = pad_tokens([ids for _, ids in batch])
+    dur = None
+    if durations is not None:
+        for utt, ids in batch:
+            if utt not in durations:
+                raise KeyError(f"no teacher durations for utterance {utt}")
+            if len(durations[utt]) != len(ids):
+                raise ValueError(f"{utt}: {len(durations[utt])} durations for {len(ids)} tokens")
+        dur = pad_tokens([durations[utt] for utt, _ in batch])[0].to(device)
+    spk_t = torch.tensor([spk[u] for u, _ in batch], device=device) if spk else None
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    out = model.inference(
+        tokens.to(device),
+        lengths.to(device),
+        noise_scale=noise_scale,
+        length_scale=length_scale,
+        durations=dur,
+        spk=spk_t,
+        seeds=[utt_seed(u, seed) for u, _ in batch],
+    )
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - t0
+    mel, mel_lengths, d = out["mel"].cpu(), out["mel_lengths"].cpu(), out["durations"].cpu()
+    total = float(mel_lengths.sum())
+    results = []
+    for i, (utt, ids) in enumerate(batch):
+        n = int(mel_lengths[i])
+        results.append(
+            {
+                "utt": utt,
+                "mel": mel[i, :n].numpy(),
+                "durations": d[i, : len(ids)].tolist(),
+                "seconds": elapsed * n / total,
+            }
+        )
+    return results
