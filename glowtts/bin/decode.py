@@ -64,7 +64,7 @@ def decode_options(args: argparse.Namespace, config: dict[str, Any]) -> dict[str
     if args.decode_config:
         opts.update(read_yaml_mapping(args.decode_config).get("decode") or {})
     for key in DECODE_DEFAULTS:
-        if getattr(args, key) is not None:
+        if getattr(args, key, None) is not None:  # max_seconds has no flag
             opts[key] = getattr(args, key)
     unknown = set(opts) - set(DECODE_DEFAULTS)
     if unknown:

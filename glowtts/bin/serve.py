@@ -8,7 +8,8 @@
 
 ``POST /tts`` takes JSON ``{"text", "noise_scale", "length_scale", "spk", "seed"}`` and
 returns ``audio/wav``; errors come back as JSON with a status code. Limits:
-``--max_request_bytes`` (default 65536) and ``--max_text_chars`` (default 5000).
+``--max_request_bytes`` (default 65536), ``--max_text_chars`` (default 5000) and
+``--max_seconds`` of audio (default: the config's ``decode`` section, 600).
 Binds to loopback by default; there is no authentication, so only pass
 ``--host 0.0.0.0`` behind a proxy you trust. See :mod:`glowtts.synthesis.server`.
 """
@@ -22,6 +23,7 @@ import sys
 import torch
 
 from ..registry import VOCODERS
+from ..synthesis.batch_decode import option_type
 from ..synthesis.server import MAX_REQUEST_BYTES, MAX_TEXT_CHARS, make_server
 from ..synthesis.synthesizer import Synthesizer
 
@@ -60,6 +62,12 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max_text_chars", type=int, default=MAX_TEXT_CHARS, help="longest text per request"
     )
+    p.add_argument(
+        "--max_seconds",
+        type=option_type("max_seconds"),
+        default=None,
+        help="longest audio per request, refused (413) before decoding (default: config, 600)",
+    )
     return p
 
 
@@ -88,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         args.port,
         max_request_bytes=args.max_request_bytes,
         max_text_chars=args.max_text_chars,
+        max_seconds=args.max_seconds,
     )
     logging.info("serving %s on %s (GET /health, POST /tts)", args.exp, server.url)
     try:

@@ -11,7 +11,8 @@ skipped), synthesised in length-sorted batches into ``<out_dir>/<n>.wav`` where
     glowtts-synthesize --exp exp/<tag> --text_file sentences.txt --out_dir wavs/
     cat sentences.txt | glowtts-synthesize --exp exp/<tag> --text_file - --out_dir wavs/
 
-``--noise_scale`` / ``--length_scale`` default to the experiment's ``decode`` section.
+``--noise_scale`` / ``--length_scale`` / ``--max_seconds`` default to the experiment's
+``decode`` section; out-of-range values are refused before the model loads.
 ``--durations "d1 d2 ..."`` gives the frames of every model input token (blanks
 included when the model uses them; one utterance only). ``--vocoder hifigan
 --vocoder_checkpoint g_02500000`` uses a HiFi-GAN generator (``config.json`` beside it,
@@ -31,6 +32,7 @@ import torch
 
 from ..audio import save_wav
 from ..registry import VOCODERS
+from ..synthesis.batch_decode import option_type
 from ..synthesis.synthesizer import Synthesizer, plot_utterance
 
 PROG = "glowtts-synthesize"
@@ -54,13 +56,22 @@ def get_parser() -> argparse.ArgumentParser:
         "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
     )
     p.add_argument(
-        "--noise_scale", type=float, default=None, help="prior temperature (default: config)"
+        "--noise_scale",
+        type=option_type("noise_scale"),
+        default=None,
+        help="prior temperature in [0, 5] (default: config)",
     )
     p.add_argument(
         "--length_scale",
-        type=float,
+        type=option_type("length_scale"),
         default=None,
-        help="speaking rate, >1 slower (default: config)",
+        help="speaking rate in [0.1, 10], >1 slower (default: config)",
+    )
+    p.add_argument(
+        "--max_seconds",
+        type=option_type("max_seconds"),
+        default=None,
+        help="longest audio per run, checked before decoding (default: config, 600)",
     )
     p.add_argument(
         "--durations",
@@ -140,6 +151,7 @@ def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
             vopts,
             compile=args.compile,
             cuda_graphs=args.cuda_graphs,
+            max_seconds=args.max_seconds,
         )
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))

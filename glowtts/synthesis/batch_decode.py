@@ -5,9 +5,11 @@ The experiment is loaded by :func:`glowtts.synthesis.loading.load_experiment`.
 
 from __future__ import annotations
 
+import argparse
+import math
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -16,7 +18,68 @@ from ..data.collate import pad_tokens
 from ..nets import GlowTTS
 
 # The ``decode`` section of config.yaml: defaults of glowtts-decode and the Synthesizer.
-DECODE_DEFAULTS: dict[str, Any] = {"noise_scale": 0.667, "length_scale": 1.0, "batch_size": 16}
+# ``max_seconds`` caps the audio of one Synthesizer request (all its chunks), checked on
+# the predicted durations before the decoder allocates anything.
+DECODE_DEFAULTS: dict[str, Any] = {
+    "noise_scale": 0.667,
+    "length_scale": 1.0,
+    "batch_size": 16,
+    "max_seconds": 600.0,
+}
+
+# Allowed ranges, inclusive; the one check used by the API, the CLIs and the server.
+# noise_scale is the prior temperature: training samples at 1.0 and the official
+# inference uses 0.333-0.667, so 5 leaves room to experiment while 1e30 (NaN audio) is out.
+# length_scale multiplies every duration: 0.1-10 spans 10x faster to 10x slower speech,
+# beyond which the output is no longer speech but costs up to 10x the frames per token.
+SCALE_RANGES: dict[str, tuple[float, float]] = {
+    "noise_scale": (0.0, 5.0),
+    "length_scale": (0.1, 10.0),
+}
+
+
+def check_scale(name: str, value: Any) -> float:
+    """``value`` of the option ``name`` (a key of :data:`SCALE_RANGES`) as a float.
+
+    Raises:
+        ValueError: not a finite number in the allowed range; the message names the
+            option and the range.
+    """
+    lo, hi = SCALE_RANGES[name]
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not (math.isfinite(v) and lo <= v <= hi):
+        raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
+    return v
+
+
+def option_type(name: str) -> Callable[[str], float]:
+    """An argparse ``type`` for ``--<name>`` (``max_seconds`` or a key of
+    :data:`SCALE_RANGES`): the same checks as the API, reported by argparse."""
+
+    def parse(text: str) -> float:
+        try:
+            if name == "max_seconds":
+                return check_max_seconds(float(text))
+            return check_scale(name, float(text))
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def check_max_seconds(value: Any) -> float:
+    """``max_seconds`` (the output cap of one request) as a float > 0, else ValueError."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not (math.isfinite(v) and v > 0):
+        raise ValueError(f"max_seconds must be a number > 0, got {value!r}")
+    return v
 
 
 def utt_seed(utt: str, seed: int) -> int:
@@ -47,6 +110,8 @@ def decode_batch(
 ) -> list[dict[str, Any]]:
     """Decode one batch of ``(utt, token ids)``; returns per-utterance mel ``(T, n_mels)``,
     durations and the seconds spent (the batch time split by frames)."""
+    noise_scale = check_scale("noise_scale", noise_scale)
+    length_scale = check_scale("length_scale", length_scale)
     tokens, lengths = pad_tokens([ids for _, ids in batch])
     dur = None
     if durations is not None:

@@ -3,16 +3,18 @@
 Endpoints:
 
 - ``GET /health`` -> 200 JSON ``{"status": "ok", "sample_rate": ..., "n_speakers": ...,
-  "max_text_chars": ..., "max_request_bytes": ...}``.
+  "max_text_chars": ..., "max_request_bytes": ..., "max_seconds": ...}``.
 - ``POST /tts`` with a JSON body ``{"text": "...", "noise_scale": 0.667,
   "length_scale": 1.0, "spk": 0, "seed": 1}`` (all but ``text`` optional) -> 200
   ``audio/wav`` (16-bit PCM mono).
 
 Errors are JSON ``{"error": "..."}`` with a status code: 400 (bad JSON, missing or
-empty text, text without letters, bad option values), 404 (unknown path), 411 (no
-Content-Length), 413 (body over ``max_request_bytes``, default 64 KiB, or text over
-``max_text_chars``, default 5,000 characters), 500 (an unexpected failure, logged;
-the server keeps running).
+empty text, text without letters, option values outside their range, see
+:data:`glowtts.synthesis.batch_decode.SCALE_RANGES`), 404 (unknown path), 411 (no
+Content-Length), 413 (body over ``max_request_bytes``, default 64 KiB, text over
+``max_text_chars``, default 5,000 characters, or predicted audio over the synthesizer's
+``max_seconds``, refused before decoding), 500 (an unexpected failure or non-finite
+audio, logged; the server keeps running).
 
 The server binds to 127.0.0.1 by default. It uses :class:`ThreadingHTTPServer`, so
 requests are accepted concurrently; the :class:`Synthesizer` serialises model and
@@ -25,7 +27,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from .synthesizer import Synthesizer
+from .batch_decode import check_max_seconds, check_scale
+from .synthesizer import OutputTooLongError, SynthesisError, Synthesizer
 
 logger = logging.getLogger(__name__)
 
@@ -89,11 +91,12 @@ def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]
         val = req.get(key)
         if val is None:
             continue
-        if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val):
-            raise RequestError(
-                HTTPStatus.BAD_REQUEST, f"'{key}' must be a finite number, got {val!r}"
-            )
-        opts[key] = float(val)
+        if isinstance(val, bool) or not isinstance(val, (int, float)):
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"'{key}' must be a number, got {val!r}")
+        try:
+            opts[key] = check_scale(key, val)
+        except ValueError as e:
+            raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
     if req.get("spk") is not None:
         spk = req["spk"]
         if isinstance(spk, bool) or not isinstance(spk, (int, str)):
@@ -123,8 +126,11 @@ class TTSServer(ThreadingHTTPServer):
         *,
         max_request_bytes: int = MAX_REQUEST_BYTES,
         max_text_chars: int = MAX_TEXT_CHARS,
+        max_seconds: float | None = None,
     ) -> None:
         super().__init__(address, TTSHandler)
+        if max_seconds is not None:  # the cap of one request, checked by the synthesizer
+            synthesizer.max_seconds = check_max_seconds(max_seconds)
         self.synthesizer = synthesizer
         self.max_request_bytes = max_request_bytes
         self.max_text_chars = max_text_chars
@@ -172,6 +178,7 @@ class TTSHandler(BaseHTTPRequestHandler):
                 "n_speakers": max(1, int(syn.model.n_speakers)),
                 "max_text_chars": self.server.max_text_chars,
                 "max_request_bytes": self.server.max_request_bytes,
+                "max_seconds": syn.max_seconds,
             },
         )
 
@@ -183,8 +190,13 @@ class TTSHandler(BaseHTTPRequestHandler):
             text, opts = parse_request(body, self.server.max_text_chars)
             try:
                 wav, sr = self.server.synthesizer.tts(text, **opts)
+            except OutputTooLongError as e:
+                raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(e)) from None
             except (ValueError, TypeError) as e:
                 raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
+            except SynthesisError as e:
+                logger.error("%s: %s", self.path, e)
+                raise RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, str(e)) from None
             self._send(HTTPStatus.OK, wav_bytes(wav, sr), "audio/wav")
         except RequestError as e:
             self._error(e.status, str(e))
@@ -222,13 +234,16 @@ def make_server(
     *,
     max_request_bytes: int = MAX_REQUEST_BYTES,
     max_text_chars: int = MAX_TEXT_CHARS,
+    max_seconds: float | None = None,
 ) -> TTSServer:
-    """A bound (not yet serving) server; ``port=0`` picks a free port (see ``.url``)."""
+    """A bound (not yet serving) server; ``port=0`` picks a free port (see ``.url``).
+    ``max_seconds`` (default: the synthesizer's) caps the audio of one request."""
     return TTSServer(
         (host, port),
         synthesizer,
         max_request_bytes=max_request_bytes,
         max_text_chars=max_text_chars,
+        max_seconds=max_seconds,
     )
 
 

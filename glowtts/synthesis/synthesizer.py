@@ -26,6 +26,13 @@ Text handling:
 - Characters outside the token list become ``<unk>`` with a logged warning (the
   front-end's behaviour).
 
+Bounds: ``noise_scale`` and ``length_scale`` must lie in
+:data:`glowtts.synthesis.batch_decode.SCALE_RANGES` (ValueError naming the option and the
+range). The audio of one request is capped at ``max_seconds`` (the ``decode`` section, or
+the constructor; default 600): the frames are counted from the predicted durations before
+the decoder runs, and a longer request raises :class:`OutputTooLongError` (a ValueError)
+without allocating its output. Non-finite mels or audio raise :class:`SynthesisError`.
+
 Inference runs under ``torch.inference_mode`` with weight norm folded and the
 inverse 1x1 convs cached; calls are serialised by a lock, so one instance can be
 shared by threads (e.g. the HTTP server).
@@ -50,13 +57,21 @@ from ..data.collate import pad_tokens
 from ..nets import GlowTTS
 from ..registry import build_vocoder
 from ..text import EmptyTextError, Frontend
-from .batch_decode import DECODE_DEFAULTS
+from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale
 from .loading import load_experiment
 
 logger = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+
+
+class OutputTooLongError(ValueError):
+    """The predicted output of a request is longer than ``max_seconds``."""
+
+
+class SynthesisError(RuntimeError):
+    """The model or vocoder produced non-finite values (never returned as audio)."""
 
 
 def split_text(text: str, max_chars: int = 400) -> list[str]:
@@ -141,6 +156,7 @@ class Synthesizer:
         speakers: list[str] | None = None,
         max_chunk_chars: int = 400,
         pause: float = 0.2,
+        max_seconds: float | None = None,
     ) -> None:
         self.model = model
         self.frontend = frontend
@@ -151,9 +167,12 @@ class Synthesizer:
             **DECODE_DEFAULTS,
             **{k: v for k, v in (decode or {}).items() if k in DECODE_DEFAULTS},
         }
-        self.noise_scale = float(opts["noise_scale"])
-        self.length_scale = float(opts["length_scale"])
+        self.noise_scale = check_scale("noise_scale", opts["noise_scale"])
+        self.length_scale = check_scale("length_scale", opts["length_scale"])
         self.batch_size = max(1, int(opts["batch_size"]))
+        self.max_seconds = check_max_seconds(
+            opts["max_seconds"] if max_seconds is None else max_seconds
+        )
         self.speakers = speakers
         self.max_chunk_chars = max_chunk_chars
         self.pause = pause
@@ -187,7 +206,7 @@ class Synthesizer:
         from CUDA graphs captured per padded length bucket
         (:class:`glowtts.synthesis.cuda_graphs.GraphedInference`): the first call of each bucket
         captures, later ones skip the per-kernel launch cost. ``options`` go to the
-        constructor (``max_chunk_chars``, ``pause``).
+        constructor (``max_chunk_chars``, ``pause``, ``max_seconds``).
         """
         device = torch.device(device)
         exp = load_experiment(path, checkpoint, device)
@@ -225,6 +244,11 @@ class Synthesizer:
     @property
     def hop_length(self) -> int:
         return self.feats.hop_length
+
+    @property
+    def max_frames(self) -> int:
+        """Mel frames of ``max_seconds`` of audio: the cap of one request."""
+        return int(self.max_seconds * self.sample_rate / self.hop_length)
 
     # ------------------------------------------------------------ text
     def split(self, text: str) -> list[str]:
@@ -289,12 +313,12 @@ class Synthesizer:
         """
         if isinstance(texts, str):
             raise TypeError("synthesize takes a list of texts; use tts() for one")
-        noise_scale = self.noise_scale if noise_scale is None else float(noise_scale)
-        length_scale = self.length_scale if length_scale is None else float(length_scale)
-        if not (math.isfinite(noise_scale) and noise_scale >= 0):
-            raise ValueError(f"noise_scale must be a finite number >= 0, got {noise_scale}")
-        if not (math.isfinite(length_scale) and length_scale > 0):
-            raise ValueError(f"length_scale must be a finite number > 0, got {length_scale}")
+        noise_scale = check_scale(
+            "noise_scale", self.noise_scale if noise_scale is None else noise_scale
+        )
+        length_scale = check_scale(
+            "length_scale", self.length_scale if length_scale is None else length_scale
+        )
         sid = self._speaker_id(spk)
         chunks = [self.split(t) for t in texts]
         flat = [(i, c, self.encode(c)) for i, cs in enumerate(chunks) for c in cs]
@@ -319,7 +343,10 @@ class Synthesizer:
             mels, durs = self._mels(
                 [ids for _, _, ids in flat], noise_scale, length_scale, sid, dur_t, seed
             )
+            _check_finite("mel", mels)
             wavs = self._vocode(mels) if vocode else None
+            if wavs is not None:
+                _check_finite("waveform", wavs)
         return self._assemble(texts, chunks, flat, mels, durs, wavs)
 
     def _mels(
@@ -331,24 +358,37 @@ class Synthesizer:
         durations: torch.Tensor | None,
         seed: int | None,
     ) -> tuple[list[np.ndarray], list[list[int]]]:
-        """Mels ``(T_i, n_mels)`` and durations of token sequences, batched longest first."""
+        """Mels ``(T_i, n_mels)`` and durations of token sequences, batched longest first.
+
+        Two passes: the durations of every batch first (encoder and duration predictor
+        only), so :meth:`_check_length` refuses an over-long request before the decoder
+        allocates ``(B, n_mels, T_mel)``; then the decoder with those durations.
+        """
         order = sorted(range(len(items)), key=lambda i: -len(items[i]))
-        mels: list[np.ndarray | None] = [None] * len(items)
-        durs: list[list[int] | None] = [None] * len(items)
+        batches = []
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             tokens, lengths = pad_tokens([items[i] for i in idx])
+            tokens, lengths = tokens.to(self.device), lengths.to(self.device)
             spk_t = (
                 None
                 if sid is None
                 else torch.full((len(idx),), sid, dtype=torch.long, device=self.device)
             )
+            dur = durations.to(self.device) if durations is not None else None
+            if dur is None:
+                dur = self._predict_durations(tokens, lengths, spk_t, length_scale)
+            batches.append((idx, tokens, lengths, spk_t, dur))
+        self._check_length([int(d.sum()) for *_, d in batches], len(items))
+        mels: list[np.ndarray | None] = [None] * len(items)
+        durs: list[list[int] | None] = [None] * len(items)
+        for idx, tokens, lengths, spk_t, dur in batches:
             out = self._infer(
-                tokens.to(self.device),
-                lengths.to(self.device),
+                tokens,
+                lengths,
                 noise_scale=noise_scale,
                 length_scale=length_scale,
-                durations=None if durations is None else durations.to(self.device),
+                durations=dur,
                 spk=spk_t,
                 seeds=None if seed is None else [seed + i for i in idx],
             )
@@ -357,6 +397,31 @@ class Synthesizer:
                 mels[i] = mel[b, : int(mel_len[b])].numpy()
                 durs[i] = dur[b, : len(items[i])].tolist()
         return mels, durs  # type: ignore[return-value]
+
+    def _predict_durations(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        spk: torch.Tensor | None,
+        length_scale: float,
+    ) -> torch.Tensor:
+        """Frames per token ``(B, T_text)`` as :meth:`GlowTTS.inference` would predict them."""
+        model = self.model
+        _, _, log_w, x_mask = model._encode(tokens, lengths, model._speaker(spk))
+        return model.frame_durations(log_w, x_mask, lengths, length_scale)
+
+    def _check_length(self, batch_frames: list[int], n_chunks: int) -> None:
+        """Raise :class:`OutputTooLongError` if the request's frames (pauses included)
+        exceed :attr:`max_frames`."""
+        pause_frames = int(round(self.pause * self.sample_rate / self.hop_length))
+        frames = sum(batch_frames) + pause_frames * max(0, n_chunks - 1)
+        if frames > self.max_frames:
+            seconds = frames * self.hop_length / self.sample_rate
+            raise OutputTooLongError(
+                f"the output would be {seconds:.1f} s ({frames} frames), over the limit of "
+                f"max_seconds={self.max_seconds:g}; shorten the text, lower length_scale, or "
+                "raise max_seconds (decode section of config.yaml, or --max_seconds)"
+            )
 
     def _vocode(self, mels: list[np.ndarray]) -> list[np.ndarray]:
         """Waveforms of the mels, in vocoder batches of similar length."""
@@ -460,6 +525,16 @@ class Synthesizer:
             texts, noise_scale=noise_scale, length_scale=length_scale, spk=spk, seed=seed
         )
         return [(u.wav, u.sample_rate) for u in utts]
+
+
+def _check_finite(what: str, arrays: list[np.ndarray]) -> None:
+    """Raise :class:`SynthesisError` if any array holds NaN or inf (never return it as audio)."""
+    bad = [k for k, a in enumerate(arrays) if not np.isfinite(a).all()]
+    if bad:
+        raise SynthesisError(
+            f"the {what} of chunk(s) {bad} has non-finite values; the model or vocoder is "
+            "broken or the options are extreme (try a lower noise_scale)"
+        )
 
 
 def plot_utterance(utt: Utterance, out_png: str | Path) -> None:

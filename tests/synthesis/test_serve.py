@@ -8,6 +8,7 @@ import json
 import wave
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from conftest import FEATS
 
@@ -121,3 +122,34 @@ def test_internal_error_is_a_500_and_the_server_keeps_serving(server, monkeypatc
     assert "RuntimeError" in err and "simulated" not in err  # no internals leak to the client
     monkeypatch.undo()
     assert _tts(server, {"text": "abc"})[0] == 200
+
+
+def test_scales_out_of_range_and_too_long_output_are_refused(server, monkeypatch):
+    # the probes of issue 20: length_scale 300 held the server 28 s, 1e30 noise gave silence
+    for key, value in [("length_scale", 300), ("length_scale", 1e6), ("noise_scale", 1e30)]:
+        err = _error(_tts(server, {"text": "abc", key: value}), 400)
+        assert key in err and "[" in err
+    monkeypatch.setattr(server.synthesizer, "max_seconds", 0.05)
+    err = _error(_tts(server, {"text": "A sentence that is long enough."}), 413)
+    assert "max_seconds" in err
+    monkeypatch.undo()
+    assert _tts(server, {"text": "abc"})[0] == 200
+
+
+def test_non_finite_audio_is_a_500_not_silence(server, monkeypatch):
+    real = server.synthesizer.vocoder
+    monkeypatch.setattr(
+        server.synthesizer, "vocoder", lambda mels, device=None: [w * np.nan for w in real(mels)]
+    )
+    assert "non-finite" in _error(_tts(server, {"text": "abc"}), 500)
+
+
+def test_make_server_sets_the_output_cap(tiny_exp):
+    syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 1})
+    srv = make_server(syn, "127.0.0.1", 0, max_seconds=3)
+    try:
+        assert syn.max_seconds == 3.0
+    finally:
+        srv.server_close()
+    with pytest.raises(ValueError, match="max_seconds"):
+        make_server(syn, "127.0.0.1", 0, max_seconds=-1)

@@ -63,3 +63,30 @@ def test_errors_exit_with_a_message(tiny_exp, tmp_path):
     with pytest.raises(SystemExit, match=r"skipped line\(s\) \[2\]"):
         synthesize(tiny_exp, "--text_file", f, "--out_dir", tmp_path / "o")
     assert (tmp_path / "o" / "1.wav").is_file()  # the good line was still written
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--length_scale", "1e6"), ("--noise_scale", "1e30"), ("--max_seconds", "0")],
+)
+def test_out_of_range_options_exit_before_loading(tmp_path, capsys, option, value):
+    # tmp_path is no experiment: argparse must refuse the value before anything loads
+    with pytest.raises(SystemExit) as e:
+        main(["--exp", str(tmp_path), "--text", "abc", option, value])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and option.lstrip("-") in err and "must be" in err
+
+
+def test_max_seconds_caps_the_output(tiny_exp, tmp_path):
+    with pytest.raises(SystemExit, match="max_seconds=0.01"):
+        synthesize(
+            tiny_exp,
+            "--text",
+            "A short sentence.",
+            "--out",
+            tmp_path / "a.wav",
+            "--max_seconds",
+            "0.01",
+        )
+    assert not (tmp_path / "a.wav").exists()

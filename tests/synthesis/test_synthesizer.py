@@ -171,3 +171,93 @@ def test_text_of_only_unknown_characters_is_an_error(syn):
         syn.mel("\u4e2d\u6587, \u4e2d!")
     assert "it knows: 'abc" in str(err.value)
     assert isinstance(err.value, EmptyTextError)  # callers catching empty text catch this too
+
+
+# ------------------------------------------------------------ bounds (issue 20, fault 2)
+@pytest.mark.parametrize(
+    "key, value, allowed",
+    [
+        ("length_scale", 1e6, "[0.1, 10]"),
+        ("length_scale", 300, "[0.1, 10]"),
+        ("length_scale", 0.01, "[0.1, 10]"),
+        ("noise_scale", 1e30, "[0, 5]"),
+        ("noise_scale", -0.1, "[0, 5]"),
+        ("noise_scale", float("inf"), "[0, 5]"),
+    ],
+)
+def test_scales_outside_their_range_are_refused(syn, key, value, allowed):
+    with pytest.raises(ValueError, match=rf"{key} must be a number in \{allowed[:-1]}\]"):
+        syn.tts("abc", **{key: value})
+
+
+def test_scale_bounds_are_inclusive(syn):
+    assert syn.mel("abc", length_scale=0.1, noise_scale=0.0).shape[0] >= 2
+    assert np.isfinite(syn.mel("abc", length_scale=10, noise_scale=5.0)).all()
+
+
+def test_bad_scales_in_the_decode_section_are_refused(tmp_path):
+    import yaml
+
+    exp = make_exp(tmp_path / "exp")
+    conf = yaml.safe_load((exp / "config.yaml").read_text())
+    conf["decode"]["length_scale"] = 1e6
+    (exp / "config.yaml").write_text(yaml.safe_dump(conf))
+    with pytest.raises(ValueError, match="length_scale"):
+        Synthesizer.from_exp(exp)
+
+
+def test_too_long_output_is_refused_before_the_decoder_runs(tiny_exp, monkeypatch):
+    from glowtts.synthesis.synthesizer import OutputTooLongError
+
+    syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 1}, max_seconds=1.0)
+    assert syn.max_frames == int(1.0 * FEATS["fs"] / FEATS["hop_length"])
+    text = "Some words."
+    frames = syn.mel(text, length_scale=1.0, noise_scale=0.0).shape[0]
+    syn.max_seconds = 2 * frames * FEATS["hop_length"] / FEATS["fs"]  # the cap: 2x that
+    assert syn.mel(text, length_scale=1.5).shape[0] <= syn.max_frames
+    scale = 4.0  # well over the cap
+
+    def no_decoder(*args, **kwargs):
+        raise AssertionError("the decoder ran on a request over the cap")
+
+    monkeypatch.setattr(syn.model.decoder, "forward", no_decoder)
+    with pytest.raises(OutputTooLongError, match=r"max_seconds=[0-9.]+;.*length_scale") as e:
+        syn.tts(text, length_scale=scale)
+    assert isinstance(e.value, ValueError)
+    # teacher durations are capped too
+    with pytest.raises(OutputTooLongError):
+        syn.mel("abc", durations=[syn.max_frames, 1, 1])
+
+
+def test_max_seconds_comes_from_the_decode_section(tmp_path):
+    import yaml
+
+    exp = make_exp(tmp_path / "exp")
+    conf = yaml.safe_load((exp / "config.yaml").read_text())
+    conf["decode"]["max_seconds"] = 2.5
+    (exp / "config.yaml").write_text(yaml.safe_dump(conf))
+    assert Synthesizer.from_exp(exp).max_seconds == 2.5
+    assert Synthesizer.from_exp(exp, max_seconds=7).max_seconds == 7.0
+    with pytest.raises(ValueError, match="max_seconds"):
+        Synthesizer.from_exp(exp, max_seconds=0)
+
+
+def test_non_finite_audio_is_an_error_never_returned(tiny_exp, monkeypatch):
+    from glowtts.synthesis.synthesizer import SynthesisError
+
+    syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 1})
+    real = syn.vocoder
+    monkeypatch.setattr(syn, "vocoder", lambda mels, device=None: [w * np.nan for w in real(mels)])
+    with pytest.raises(SynthesisError, match="waveform.*non-finite"):
+        syn.tts("abc")
+    monkeypatch.setattr(syn, "vocoder", real)
+    orig = syn._infer
+
+    def nan_mel(*args, **kwargs):
+        out = orig(*args, **kwargs)
+        out["mel"] = out["mel"] * float("nan")
+        return out
+
+    monkeypatch.setattr(syn, "_infer", nan_mel)
+    with pytest.raises(SynthesisError, match="mel.*non-finite"):
+        syn.mel("abc")
