@@ -4,14 +4,19 @@ Endpoints:
 
 - ``GET /health`` -> 200 JSON ``{"status": "ok", "sample_rate": ..., "n_speakers": ...,
   "max_text_chars": ..., "max_request_bytes": ..., "max_seconds": ...}``.
-- ``POST /tts`` with a JSON body ``{"text": "...", "noise_scale": 0.667,
-  "length_scale": 1.0, "spk": 0, "seed": 1}`` (all but ``text`` optional) -> 200
-  ``audio/wav`` (16-bit PCM mono).
+- ``POST /tts`` with a JSON body (``Content-Type: application/json``) ``{"text": "...",
+  "noise_scale": 0.667, "length_scale": 1.0, "spk": 0, "seed": 1}`` (all but ``text``
+  optional) -> 200 ``audio/wav`` (16-bit PCM mono).
 
-Errors are JSON ``{"error": "..."}`` with a status code: 400 (bad JSON, missing or
-empty text, text without letters, option values outside their range, see
+Only ``Content-Type: application/json`` bodies are accepted (415 otherwise): browsers
+send text/plain and form posts cross-site without asking, JSON they do not. A request
+whose body cannot be read (unknown length, too large, wrong type) gets its error with
+``Connection: close``, so unread bytes are never parsed as the next request.
+
+Errors are JSON ``{"error": "..."}`` with a status code: 400 (bad or too deeply nested
+JSON, missing or empty text, text without letters, option values outside their range, see
 :data:`glowtts.synthesis.batch_decode.SCALE_RANGES`), 404 (unknown path), 411 (no
-Content-Length), 413 (body over ``max_request_bytes``, default 64 KiB, text over
+Content-Length), 415 (not application/json), 413 (body over ``max_request_bytes``, default 64 KiB, text over
 ``max_text_chars``, default 5,000 characters, or predicted audio over the synthesizer's
 ``max_seconds``, refused before decoding), 500 (an unexpected failure or non-finite
 audio, logged; the server keeps running).
@@ -70,6 +75,8 @@ def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]
         req = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RequestError(HTTPStatus.BAD_REQUEST, f"body is not valid UTF-8 JSON: {e}") from None
+    except RecursionError:  # e.g. 10,000 nested brackets
+        raise RequestError(HTTPStatus.BAD_REQUEST, "body JSON is nested too deeply") from None
     if not isinstance(req, dict):
         raise RequestError(HTTPStatus.BAD_REQUEST, "body must be a JSON object with a 'text' key")
     unknown = sorted(set(req) - {"text", *_OPTION_KEYS})
@@ -154,6 +161,8 @@ class TTSHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:  # tell the client; it must not send more on this socket
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -164,10 +173,14 @@ class TTSHandler(BaseHTTPRequestHandler):
         self._json(status, {"error": message, "status": int(status)})
 
     def do_GET(self) -> None:
-        if self.path.split("?")[0] != "/health":
-            self._error(
-                HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use GET /health or POST /tts"
-            )
+        try:
+            self._read_body(required=False)  # a GET body must not be parsed as a request
+            if self.path.split("?")[0] != "/health":
+                raise RequestError(
+                    HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use GET /health or POST /tts"
+                )
+        except RequestError as e:
+            self._error(e.status, str(e))
             return
         syn = self.server.synthesizer
         self._json(
@@ -183,10 +196,13 @@ class TTSHandler(BaseHTTPRequestHandler):
         )
 
     def do_POST(self) -> None:
+        # Every error before the body is read closes the connection (see _read_body), so
+        # an unread body is never parsed as the next request of a kept-alive connection.
         try:
             if self.path.split("?")[0] != "/tts":
+                self._read_body(required=False)
                 raise RequestError(HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use POST /tts")
-            body = self._read_body()
+            body = self._read_body(json_only=True)
             text, opts = parse_request(body, self.server.max_text_chars)
             try:
                 wav, sr = self.server.synthesizer.tts(text, **opts)
@@ -202,29 +218,53 @@ class TTSHandler(BaseHTTPRequestHandler):
             self._error(e.status, str(e))
         except Exception as e:  # never let one request take the server down
             logger.exception("internal error on %s", self.path)
+            self.close_connection = True  # the body may be unread
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(e).__name__}")
 
-    def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self.close_connection = True
-            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
-        try:
-            n = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"bad Content-Length {length!r}") from None
-        if n < 0:
-            self.close_connection = True
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"bad Content-Length {length!r}")
-        if n > self.server.max_request_bytes:
-            # do not read a large body; close so the unread bytes are not parsed as a request
-            self.close_connection = True
+    def _check_json_content_type(self) -> None:
+        """Only ``application/json`` (any parameters): a web page can POST text/plain or a
+        form to localhost without a CORS preflight, but not JSON."""
+        ctype = self.headers.get("Content-Type", "")
+        if ctype.split(";")[0].strip().lower() != "application/json":
             raise RequestError(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"body of {n} bytes exceeds the limit of {self.server.max_request_bytes}",
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Type must be application/json, got {ctype or 'none'!r}",
             )
-        return self.rfile.read(n)
+
+    def _read_body(self, required: bool = True, json_only: bool = False) -> bytes:
+        """The body by its Content-Length (``json_only``: and only application/json).
+        Errors (no or bad length, chunked, too large, wrong type) close the connection,
+        since the unread bytes cannot be skipped safely."""
+        lengths = self.headers.get_all("Content-Length") or []
+        chunked = "Transfer-Encoding" in self.headers
+        try:
+            if chunked:
+                raise RequestError(
+                    HTTPStatus.BAD_REQUEST if lengths else HTTPStatus.LENGTH_REQUIRED,
+                    "Transfer-Encoding is not supported; send a Content-Length",
+                )
+            if not lengths:
+                if required:
+                    raise RequestError(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
+                return b""
+            if len(lengths) > 1 or not lengths[0].strip().isdigit():
+                raise RequestError(HTTPStatus.BAD_REQUEST, f"bad Content-Length {lengths!r}")
+            n = int(lengths[0])
+            if n > self.server.max_request_bytes:
+                raise RequestError(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"body of {n} bytes exceeds the limit of {self.server.max_request_bytes}",
+                )
+            if json_only:
+                self._check_json_content_type()
+        except RequestError:
+            self.close_connection = True
+            raise
+        body = self.rfile.read(n)
+        if len(body) < n:  # the client closed early
+            self.close_connection = True
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"body ended after {len(body)} of {n} bytes")
+        return body
 
 
 def make_server(

@@ -28,6 +28,9 @@ def server(tiny_exp):
     assert not thread.is_alive()
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def _request(srv, method, path, body=None, headers=None):
     host, port = srv.server_address[:2]
     conn = http.client.HTTPConnection(host, port, timeout=30)
@@ -88,9 +91,9 @@ def test_concurrent_requests(server):
 
 
 def test_bad_requests_get_json_errors_and_the_server_survives(server):
-    assert "JSON" in _error(_request(server, "POST", "/tts", b"{not json"), 400)
-    assert "JSON" in _error(_request(server, "POST", "/tts", b"\xff\xfe"), 400)
-    assert "object" in _error(_request(server, "POST", "/tts", b"[1, 2]"), 400)
+    assert "JSON" in _error(_request(server, "POST", "/tts", b"{not json", JSON), 400)
+    assert "JSON" in _error(_request(server, "POST", "/tts", b"\xff\xfe", JSON), 400)
+    assert "object" in _error(_request(server, "POST", "/tts", b"[1, 2]", JSON), 400)
     assert "text" in _error(_tts(server, {"noise_scale": 0.5}), 400)
     assert "empty" in _error(_tts(server, {"text": "   "}), 400)
     assert "letters" in _error(_tts(server, {"text": "?!"}), 400)
@@ -99,7 +102,7 @@ def test_bad_requests_get_json_errors_and_the_server_survives(server):
     assert "unknown key" in _error(_tts(server, {"text": "abc", "speed": 2}), 400)
     assert "single-speaker" in _error(_tts(server, {"text": "abc", "spk": 4}), 400)
     assert "limit" in _error(_tts(server, {"text": "a" * 301}), 413)
-    assert "limit" in _error(_request(server, "POST", "/tts", b"x" * 5000), 413)
+    assert "limit" in _error(_request(server, "POST", "/tts", b"x" * 5000, JSON), 413)
     assert _error(_request(server, "GET", "/nope"), 404)
     assert _error(_request(server, "POST", "/health", b"{}"), 404)
     # a request without Content-Length
