@@ -130,13 +130,21 @@ def griffin_lim_linear(
         gen.manual_seed(seed)
     phase = torch.rand(mag.shape, generator=gen, dtype=mag.dtype, device=mag.device)
     angles = torch.polar(torch.ones_like(mag), 2 * torch.pi * phase)  # (B, F, T) unit complex
-    prev = torch.zeros_like(angles)
+    # Our temporaries are preallocated and updated in place (stft/istft still allocate
+    # their own): a fresh large tensor per step costs page faults on every iteration.
+    spec = torch.empty_like(angles)  # mag * angles
+    prev = torch.zeros_like(angles)  # the previous rebuilt STFT, then the extrapolation
+    norm = torch.empty_like(mag)  # |extrapolation|
     for _ in range(n_iter):
-        rebuilt = _stft(_istft(mag * angles, conf, window, length), conf, window)
-        extrapolated = rebuilt + momentum * (rebuilt - prev)
+        rebuilt = _stft(
+            _istft(torch.mul(mag, angles, out=spec), conf, window, length), conf, window
+        )
+        # prev <- rebuilt + momentum * (rebuilt - prev), the same values as out of place
+        extrapolated = prev.sub_(rebuilt).mul_(-momentum).add_(rebuilt)
+        torch.abs(extrapolated, out=norm).clamp_(min=1e-16)
+        torch.div(extrapolated, norm, out=angles)
         prev = rebuilt
-        angles = extrapolated / extrapolated.abs().clamp(min=1e-16)
-    return _istft(mag * angles, conf, window, length)
+    return _istft(torch.mul(mag, angles, out=spec), conf, window, length)
 
 
 def _as_tensor(x: np.ndarray | torch.Tensor, device: str | torch.device | None) -> torch.Tensor:

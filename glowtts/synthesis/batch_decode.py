@@ -9,7 +9,7 @@ import argparse
 import math
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -94,6 +94,32 @@ def batches_by_length(
     order = sorted(items, key=lambda it: (-len(it[1]), it[0]))
     for i in range(0, len(order), batch_size):
         yield order[i : i + batch_size]
+
+
+def pack_by_length(
+    lengths: Sequence[int], max_items: int | None = None, max_padded: int | None = None
+) -> list[list[int]]:
+    """Indices of ``lengths`` in batches, longest first: at most ``max_items`` per batch
+    and ``len(batch) * longest <= max_padded`` (an item longer than that goes alone).
+
+    A padded-size budget keeps each batch's tensors small: big ones are served by fresh
+    mmap'd pages that fault on every use, which made long text cost more per word.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -int(lengths[i]))
+    batches: list[list[int]] = []
+    for i in order:
+        cur = batches[-1] if batches else None
+        # longest first, so the first item of a batch is its padded length
+        fits = (
+            cur is not None
+            and (not max_items or len(cur) < max_items)
+            and (not max_padded or int(lengths[cur[0]]) * (len(cur) + 1) <= max_padded)
+        )
+        if fits:
+            cur.append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 @torch.no_grad()

@@ -19,8 +19,10 @@ Text handling:
 
 - Long text is split at sentence ends (``. ! ?``), sentences packed into chunks of at
   most ``max_chunk_chars`` characters (a longer sentence is cut at ``, ; :``, then at
-  spaces); the chunks are synthesised as one length-sorted batch and joined with
-  ``pause`` seconds of silence. So a 5,000-character text costs a few batched calls.
+  spaces); the chunks are synthesised in length-sorted batches and joined with
+  ``pause`` seconds of silence. Batches hold at most ``batch_size`` chunks and a bounded
+  padded size (:data:`ENCODER_BATCH_TOKENS`, :data:`DECODER_BATCH_FRAMES`, the vocoder's
+  own budget), so time per word stays flat from a sentence to a book chapter.
 - Empty text, or text with no letter or digit left after cleaning (e.g. ``"?!"``),
   raises :class:`ValueError` (:class:`glowtts.text.EmptyTextError` for empty text).
 - Characters outside the token list become ``<unk>`` with a logged warning (the
@@ -57,10 +59,17 @@ from ..data.collate import pad_tokens
 from ..nets import GlowTTS
 from ..registry import build_vocoder
 from ..text import EmptyTextError, Frontend
-from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale
+from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale, pack_by_length
 from .loading import load_experiment
 
 logger = logging.getLogger(__name__)
+
+# Padded sizes per model call for long text: batches over these make tensors (encoder
+# attention (B, heads, T_text, T_text), alignment path (B, T_text, T_mel), decoder
+# activations) large enough for glibc to serve with fresh mmap'd pages, whose page faults
+# made long text cost more per word (see bench/long_text.py).
+ENCODER_BATCH_TOKENS = 2000
+DECODER_BATCH_FRAMES = 8000
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
@@ -304,8 +313,9 @@ class Synthesizer:
         seed: int | None = None,
         vocode: bool = True,
     ) -> list[Utterance]:
-        """Synthesise ``texts``; every chunk of every text goes into one length-sorted
-        batched pass (``batch_size`` from the config's ``decode`` section).
+        """Synthesise ``texts``; the chunks of all texts go through the model in
+        length-sorted batches (``batch_size`` from the config's ``decode`` section, and
+        the padded-size budgets above).
 
         ``durations`` (one text only, not split) gives the frames of every model input
         token. ``seed`` makes the noise reproducible (chunk ``k`` of the batch uses
@@ -322,7 +332,6 @@ class Synthesizer:
         sid = self._speaker_id(spk)
         chunks = [self.split(t) for t in texts]
         flat = [(i, c, self.encode(c)) for i, cs in enumerate(chunks) for c in cs]
-        dur_t = None
         if durations is not None:
             if len(flat) != 1:
                 raise ValueError(
@@ -338,10 +347,15 @@ class Synthesizer:
                 )
             if min(durations) < 0 or sum(durations) < 1:
                 raise ValueError("durations must be >= 0 with a positive sum")
-            dur_t = torch.tensor([durations])
         with self._lock, torch.inference_mode():
             mels, durs = self._mels(
-                [ids for _, _, ids in flat], noise_scale, length_scale, sid, dur_t, seed
+                [ids for _, _, ids in flat],
+                [i for i, _, _ in flat],
+                noise_scale,
+                length_scale,
+                sid,
+                durations,
+                seed,
             )
             _check_finite("mel", mels)
             wavs = self._vocode(mels) if vocode else None
@@ -352,76 +366,83 @@ class Synthesizer:
     def _mels(
         self,
         items: list[list[int]],
+        owners: list[int],
         noise_scale: float,
         length_scale: float,
         sid: int | None,
-        durations: torch.Tensor | None,
+        durations: list[int] | None,
         seed: int | None,
     ) -> tuple[list[np.ndarray], list[list[int]]]:
-        """Mels ``(T_i, n_mels)`` and durations of token sequences, batched longest first.
+        """Mels ``(T_i, n_mels)`` and durations of token sequences (``owners[i]``: the text
+        item ``i`` belongs to).
 
-        Two passes: the durations of every batch first (encoder and duration predictor
-        only), so :meth:`_check_length` refuses an over-long request before the decoder
-        allocates ``(B, n_mels, T_mel)``; then the decoder with those durations.
+        Two passes: the durations of every item first (encoder and duration predictor
+        only), so :meth:`_check_length` refuses an over-long text before the decoder
+        allocates anything; then the decoder with those durations, in batches of at most
+        ``batch_size`` items and :data:`DECODER_BATCH_FRAMES` padded frames.
         """
-        order = sorted(range(len(items)), key=lambda i: -len(items[i]))
-        batches = []
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            tokens, lengths = pad_tokens([items[i] for i in idx])
-            tokens, lengths = tokens.to(self.device), lengths.to(self.device)
-            spk_t = (
-                None
-                if sid is None
-                else torch.full((len(idx),), sid, dtype=torch.long, device=self.device)
-            )
-            dur = durations.to(self.device) if durations is not None else None
-            if dur is None:
-                dur = self._predict_durations(tokens, lengths, spk_t, length_scale)
-            batches.append((idx, tokens, lengths, spk_t, dur))
-        self._check_length([int(d.sum()) for *_, d in batches], len(items))
+        durs = [durations] if durations is not None else self._durations(items, sid, length_scale)
+        frames = [sum(d) for d in durs]
+        self._check_length(frames, owners)
         mels: list[np.ndarray | None] = [None] * len(items)
-        durs: list[list[int] | None] = [None] * len(items)
-        for idx, tokens, lengths, spk_t, dur in batches:
+        out_durs: list[list[int] | None] = [None] * len(items)
+        for idx in pack_by_length(frames, self.batch_size, DECODER_BATCH_FRAMES):
+            tokens, lengths = pad_tokens([items[i] for i in idx])
+            dur, _ = pad_tokens([durs[i] for i in idx])
             out = self._infer(
-                tokens,
-                lengths,
+                tokens.to(self.device),
+                lengths.to(self.device),
                 noise_scale=noise_scale,
                 length_scale=length_scale,
-                durations=dur,
-                spk=spk_t,
+                durations=dur.to(self.device),
+                spk=self._spk_tensor(sid, len(idx)),
                 seeds=None if seed is None else [seed + i for i in idx],
             )
             mel, mel_len, dur = out["mel"].cpu(), out["mel_lengths"].cpu(), out["durations"].cpu()
             for b, i in enumerate(idx):
                 mels[i] = mel[b, : int(mel_len[b])].numpy()
-                durs[i] = dur[b, : len(items[i])].tolist()
-        return mels, durs  # type: ignore[return-value]
+                out_durs[i] = dur[b, : len(items[i])].tolist()
+        return mels, out_durs  # type: ignore[return-value]
 
-    def _predict_durations(
-        self,
-        tokens: torch.Tensor,
-        lengths: torch.Tensor,
-        spk: torch.Tensor | None,
-        length_scale: float,
-    ) -> torch.Tensor:
-        """Frames per token ``(B, T_text)`` as :meth:`GlowTTS.inference` would predict them."""
+    def _spk_tensor(self, sid: int | None, n: int) -> torch.Tensor | None:
+        if sid is None:
+            return None
+        return torch.full((n,), sid, dtype=torch.long, device=self.device)
+
+    def _durations(
+        self, items: list[list[int]], sid: int | None, length_scale: float
+    ) -> list[list[int]]:
+        """Predicted frames per token of every item, as :meth:`GlowTTS.inference` would
+        compute them; batches of at most :data:`ENCODER_BATCH_TOKENS` padded tokens."""
         model = self.model
-        _, _, log_w, x_mask = model._encode(tokens, lengths, model._speaker(spk))
-        return model.frame_durations(log_w, x_mask, lengths, length_scale)
+        out: list[list[int] | None] = [None] * len(items)
+        for idx in pack_by_length([len(t) for t in items], self.batch_size, ENCODER_BATCH_TOKENS):
+            tokens, lengths = pad_tokens([items[i] for i in idx])
+            tokens, lengths = tokens.to(self.device), lengths.to(self.device)
+            g = model._speaker(self._spk_tensor(sid, len(idx)))
+            _, _, log_w, x_mask = model._encode(tokens, lengths, g)
+            dur = model.frame_durations(log_w, x_mask, lengths, length_scale).cpu()
+            for b, i in enumerate(idx):
+                out[i] = dur[b, : len(items[i])].tolist()
+        return out  # type: ignore[return-value]
 
-    def _check_length(self, batch_frames: list[int], n_chunks: int) -> None:
-        """Raise :class:`OutputTooLongError` if the request's frames (pauses included)
-        exceed :attr:`max_frames`."""
+    def _check_length(self, frames: list[int], owners: list[int]) -> None:
+        """Raise :class:`OutputTooLongError` if the frames of a text (its chunks
+        ``frames[k]`` with ``owners[k]`` equal, and the pauses between them) exceed
+        :attr:`max_frames`."""
         pause_frames = int(round(self.pause * self.sample_rate / self.hop_length))
-        frames = sum(batch_frames) + pause_frames * max(0, n_chunks - 1)
-        if frames > self.max_frames:
-            seconds = frames * self.hop_length / self.sample_rate
-            raise OutputTooLongError(
-                f"the output would be {seconds:.1f} s ({frames} frames), over the limit of "
-                f"max_seconds={self.max_seconds:g}; shorten the text, lower length_scale, or "
-                "raise max_seconds (decode section of config.yaml, or --max_seconds)"
-            )
+        totals: dict[int, int] = {}
+        for n, owner in zip(frames, owners):
+            totals[owner] = totals.get(owner, -pause_frames) + pause_frames + n
+        for owner, total in totals.items():
+            if total > self.max_frames:
+                seconds = total * self.hop_length / self.sample_rate
+                raise OutputTooLongError(
+                    f"text {owner + 1}: the output would be {seconds:.1f} s ({total} frames), "
+                    f"over the limit of max_seconds={self.max_seconds:g}; shorten the text, "
+                    "lower length_scale, or raise max_seconds (decode section of config.yaml, "
+                    "or --max_seconds)"
+                )
 
     def _vocode(self, mels: list[np.ndarray]) -> list[np.ndarray]:
         """Waveforms of the mels, in vocoder batches of similar length."""

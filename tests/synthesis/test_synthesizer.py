@@ -261,3 +261,42 @@ def test_non_finite_audio_is_an_error_never_returned(tiny_exp, monkeypatch):
     monkeypatch.setattr(syn, "_infer", nan_mel)
     with pytest.raises(SynthesisError, match="mel.*non-finite"):
         syn.mel("abc")
+
+
+def test_long_text_model_batches_respect_padded_budgets(tiny_exp, monkeypatch):
+    """The encoder and decoder passes batch chunks by padded tokens / frames, and the
+    result does not depend on the batching (issue 20, fault 11)."""
+    import glowtts.synthesis.synthesizer as synth_mod
+
+    syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 1}, max_chunk_chars=40)
+    text = " ".join(f"Sentence number {n} is here." for n in range(12))
+    ref = syn.mel(text, seed=3)
+    shapes = []
+    real = syn._infer
+
+    def spy(tokens, lengths, **kw):
+        out = real(tokens, lengths, **kw)
+        shapes.append((tokens.shape[0], int(kw["durations"].sum(1).max())))
+        return out
+
+    monkeypatch.setattr(syn, "_infer", spy)
+    monkeypatch.setattr(synth_mod, "DECODER_BATCH_FRAMES", 130)
+    monkeypatch.setattr(synth_mod, "ENCODER_BATCH_TOKENS", 80)
+    out = syn.mel(text, seed=3)
+    assert len(shapes) > 3
+    assert all(b * t <= 130 or b == 1 for b, t in shapes)
+    np.testing.assert_allclose(out, ref, atol=1e-4)
+
+
+def test_pack_by_length_budgets():
+    from glowtts.synthesis.batch_decode import pack_by_length
+
+    lengths = [5, 50, 20, 19, 3, 200, 21, 7]
+    batches = pack_by_length(lengths, max_items=3, max_padded=60)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) <= 3
+        assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 60
+        assert [lengths[i] for i in b] == sorted((lengths[i] for i in b), reverse=True)
+    assert [5] in batches  # longer than the budget: alone
+    assert pack_by_length(lengths) == [sorted(range(8), key=lambda i: -lengths[i])]

@@ -75,3 +75,35 @@ def test_hifigan_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
     )
     assert rc == 1
     assert "checkpoint" in capsys.readouterr().err
+
+
+def test_griffin_lim_vocoder_batches_by_a_padded_frame_budget(monkeypatch):
+    """Long text: the vocoder never pads more than ``batch_frames`` frames into one call
+    (bigger STFT tensors page-fault on every iteration), and a list that fits is one call."""
+    import glowtts.vocoders.griffin_lim as gl_voc
+    from glowtts.vocoders.griffin_lim import MAX_STFT_BYTES, GriffinLimVocoder
+
+    assert GriffinLimVocoder(CONF).batch_frames == MAX_STFT_BYTES // ((CONF.n_fft // 2 + 1) * 8)
+    calls = []
+    real = gl_voc.griffin_lim_batch
+
+    def spy(batch, lengths, *args, **kwargs):
+        calls.append((tuple(batch.shape), list(lengths)))
+        return real(batch, lengths, *args, **kwargs)
+
+    monkeypatch.setattr(gl_voc, "griffin_lim_batch", spy)
+    rng = np.random.default_rng(0)
+    lens = [30, 12, 25, 40, 8, 33]
+    mels = [rng.standard_normal((n, 80)).astype(np.float32) - 5 for n in lens]
+    wavs = GriffinLimVocoder(CONF, n_iter=2, batch_frames=64)(mels)
+    assert [len(w) for w in wavs] == [(n - 1) * CONF.hop_length for n in lens]
+    assert all(b * t <= 64 or b == 1 for (b, t, _), _ in calls)
+    assert sorted(n for _, ls in calls for n in ls) == sorted(lens)
+    for (b, t, _), ls in calls:  # padded to the batch's longest only
+        assert t == max(ls) and b == len(ls)
+    # each item as if vocoded in its own batch of the same composition
+    (shape, ls) = calls[0]
+    calls.clear()
+    one = GriffinLimVocoder(CONF, n_iter=2, batch_frames=10**6)(mels)
+    assert len(calls) == 1 and calls[0][1] == lens  # fits: one call, the caller's order
+    assert [len(w) for w in one] == [len(w) for w in wavs]
