@@ -300,3 +300,16 @@ def test_pack_by_length_budgets():
         assert [lengths[i] for i in b] == sorted((lengths[i] for i in b), reverse=True)
     assert [5] in batches  # longer than the budget: alone
     assert pack_by_length(lengths) == [sorted(range(8), key=lambda i: -lengths[i])]
+
+
+def test_output_cap_is_per_text_not_per_call(tiny_exp):
+    """A text file of many short lines is one call; each line is capped, not their sum."""
+    from glowtts.synthesis.synthesizer import OutputTooLongError
+
+    syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 1})
+    frames = syn.mel("Some words.", noise_scale=0.0).shape[0]
+    syn.max_seconds = 1.5 * frames * FEATS["hop_length"] / FEATS["fs"]
+    utts = syn.synthesize(["Some words."] * 4, noise_scale=0.0, vocode=False)
+    assert sum(u.mel.shape[0] for u in utts) > syn.max_frames
+    with pytest.raises(OutputTooLongError, match="text 2:"):
+        syn.synthesize(["Some words.", "Some words. Some words."], vocode=False)
