@@ -33,7 +33,7 @@ import torch
 from ..audio import save_wav
 from ..registry import VOCODERS
 from ..synthesis.batch_decode import option_type
-from ..synthesis.synthesizer import Synthesizer, plot_utterance
+from ..synthesis.synthesizer import SynthesisError, Synthesizer, plot_utterance
 
 PROG = "glowtts-synthesize"
 
@@ -71,7 +71,7 @@ def get_parser() -> argparse.ArgumentParser:
         "--max_seconds",
         type=option_type("max_seconds"),
         default=None,
-        help="longest audio per run, checked before decoding (default: config, 600)",
+        help="longest audio per text, checked before decoding (default: config, 600)",
     )
     p.add_argument(
         "--durations",
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
             durations=durations,
             seed=args.seed,
         )
-    except ValueError as e:
+    except (ValueError, SynthesisError) as e:  # SynthesisError: non-finite audio, not written
         _fail(str(e))
     for (path, _), utt in zip(items, utts):
         save_wav(path, utt.wav, utt.sample_rate)

@@ -90,3 +90,15 @@ def test_max_seconds_caps_the_output(tiny_exp, tmp_path):
             "0.01",
         )
     assert not (tmp_path / "a.wav").exists()
+
+
+def test_non_finite_audio_is_not_written(tiny_exp, tmp_path, monkeypatch):
+    from glowtts.synthesis.synthesizer import Synthesizer
+
+    real = Synthesizer._vocode
+    monkeypatch.setattr(
+        Synthesizer, "_vocode", lambda self, mels: [w * np.nan for w in real(self, mels)]
+    )
+    with pytest.raises(SystemExit, match="non-finite"):
+        synthesize(tiny_exp, "--text", "abc", "--out", tmp_path / "a.wav")
+    assert not (tmp_path / "a.wav").exists()
