@@ -25,6 +25,7 @@ from ..checkpoints import (
 from ..nets import GlowTTS, build_model
 from ..text import Frontend
 from ..utils import read_yaml_mapping
+from .package import is_package, read_package
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,22 @@ def check_config(
         )
 
 
+def _open_source(
+    source: Path, checkpoint: str | Path | None
+) -> tuple[Path, Path | None, dict[str, Any] | None]:
+    """``(exp dir, None, None)`` for an experiment dir; ``(extracted dir, package,
+    state)`` for a voice package."""
+    if not is_package(source):
+        return source, None, None
+    if checkpoint:
+        raise ValueError(
+            f"{source} is a packed voice with one set of weights: --checkpoint does not "
+            "apply (give the experiment dir to choose a checkpoint)"
+        )
+    pkg = read_package(source)
+    return pkg.dir, pkg.path, pkg.state()
+
+
 @dataclass
 class Experiment:
     """A loaded experiment.
@@ -159,6 +176,11 @@ def load_experiment(
 ) -> Experiment:
     """Build the model of ``exp_dir`` from its config and load a checkpoint into it.
 
+    ``exp_dir`` may also be a voice package (``NAME.glowtts``, written by
+    ``glowtts-pack``; checked and extracted by :func:`glowtts.synthesis.package.read_package`):
+    it holds one set of weights, so ``checkpoint`` must then be None, and the returned
+    ``exp_dir`` is the extracted directory, ``checkpoint`` the package.
+
     ``checkpoint`` defaults to ``checkpoints/best.pth``, else the newest ``step_*.pth``;
     an unreadable ``best.pth`` falls back, with a warning, to the newest readable
     ``step_*.pth``, while an unreadable ``checkpoint`` given by name is an error. The
@@ -170,13 +192,14 @@ def load_experiment(
     and the duration stage needs to train the predictor and save it back; the checkpoint
     must then be a training checkpoint (``model`` and ``step``).
     """
-    exp_dir = Path(exp_dir)
+    exp_dir, path, state = _open_source(Path(exp_dir), checkpoint)
     config = read_exp_config(exp_dir)
     if "n_vocab" not in config:
         raise ValueError(
             f"{exp_dir / 'config.yaml'} has no n_vocab: was it written by glowtts-train?"
         )
-    path, state = _read_checkpoint(exp_dir, checkpoint, training=trainable)
+    if state is None:
+        path, state = _read_checkpoint(exp_dir, checkpoint, training=trainable)
     check_config(path, state, config, exp_dir / "config.yaml")
     model = build_model(config.get("model") or {}, int(config["n_vocab"]))
     try:
