@@ -108,6 +108,11 @@ def _open_source(
 ) -> tuple[Path, Path | None, dict[str, Any] | None]:
     """``(exp dir, None, None)`` for an experiment dir; ``(extracted dir, package,
     state)`` for a voice package."""
+    if not source.exists():
+        raise FileNotFoundError(
+            f"{source} does not exist, so it is not a glowtts experiment dir (exp/<tag>) "
+            "nor a voice file (NAME.glowtts, written by glowtts-pack)"
+        )
     if not is_package(source):
         return source, None, None
     if checkpoint:
@@ -124,9 +129,9 @@ class Experiment:
     """A loaded experiment.
 
     Attributes:
-        exp_dir: the experiment dir.
+        exp_dir: the experiment dir (of a voice package: where it was extracted).
         config: its resolved ``config.yaml``.
-        checkpoint: the checkpoint file the weights came from.
+        checkpoint: the checkpoint file (or the voice package) the weights came from.
         model: the Glow-TTS model, in eval mode on the requested device.
         state: the raw checkpoint dict (``model`` weights, ``step``, ...).
     """

@@ -160,6 +160,10 @@ def _checked_members(path: Path, zf: zipfile.ZipFile, files: dict[str, Any]) -> 
         )
     out = {}
     for name, want in files.items():
+        if zf.getinfo(name).file_size != want.get("size"):  # before inflating anything
+            raise PackageError(
+                f"{path}: {name} is not the size {MANIFEST} gives: the package was modified"
+            )
         try:
             data = zf.read(name)
         except (zipfile.BadZipFile, OSError, EOFError) as e:  # CRC error, short member

@@ -93,6 +93,8 @@ def test_entry_points_take_a_package(packed, tmp_path):
     meta = json.loads((tmp_path / "m.pt.json").read_text())
     assert meta["checkpoint"] == pkg.name and len(meta["tokens"]) > 2
     assert serve.get_parser().parse_args(["--model", str(pkg)]).exp == str(pkg)
+    with pytest.raises(SystemExit, match=r"nope\.glowtts does not exist.*voice file"):
+        synthesize.main(["--model", str(tmp_path / "nope.glowtts"), "--text", TEXT, "--out", "x"])
     with pytest.raises(SystemExit, match="--checkpoint does not apply"):
         export.main(["--model", str(pkg), "--checkpoint", "x.pth", "--out", str(out)])
 
@@ -145,6 +147,9 @@ def test_truncated_foreign_and_tampered_files_are_named(packed, tmp_path):
     tampered = _rewrite(pkg, tmp_path / "tampered.glowtts", flip)
     with pytest.raises(PackageError, match=f"{WEIGHTS} does not match the sha256"):
         Synthesizer.from_pretrained(tampered)
+    big = _rewrite(pkg, tmp_path / "big.glowtts", lambda n, d: d + b"\0" * 9 if n == WEIGHTS else d)
+    with pytest.raises(PackageError, match=f"{WEIGHTS} is not the size"):
+        read_package(big)
     extra = _rewrite(pkg, tmp_path / "extra.glowtts", lambda n, d: d)
     with zipfile.ZipFile(extra, "a") as zf:
         zf.writestr("evil.py", "print(1)")
