@@ -230,7 +230,7 @@ def _figures(report: Any) -> Any:
     return report
 
 
-def _corpus(exp_dir: Path, config: dict[str, Any]) -> str:
+def _corpus(exp_dir: Path) -> str:
     """The recipe name of ``egs/<corpus>/tts1/exp/<tag>``, or where the weights came from."""
     version = exp_dir / "version.json"
     if version.is_file():
@@ -240,8 +240,7 @@ def _corpus(exp_dir: Path, config: dict[str, Any]) -> str:
     parts = exp_dir.resolve().parts
     if len(parts) >= 4 and parts[-2] == "exp":
         return parts[-4] if parts[-3] == "tts1" else parts[-3]
-    train_dir = (config.get("paths") or {}).get("train_dir")
-    return f"unknown (trained on {train_dir})" if train_dir else "unknown"
+    return "unknown (glowtts-pack --corpus names it)"
 
 
 def model_card(
@@ -253,7 +252,7 @@ def model_card(
     text = config.get("text") or {}
     return {
         "name": name,
-        "corpus": corpus or _corpus(exp_dir, config),
+        "corpus": corpus or _corpus(exp_dir),
         "steps": exp.step,
         "training_time_seconds": _training_time(exp_dir),
         "license": license,
