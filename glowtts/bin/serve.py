@@ -35,8 +35,9 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--exp", required=True, help="experiment dir written by glowtts-train (exp/<tag>)"
-    )
+        "--model", "--exp", dest="exp", required=True,
+        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
+    )  # fmt: skip
     p.add_argument(
         "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
     )

@@ -45,8 +45,9 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--exp", required=True, help="experiment dir written by glowtts-train (exp/<tag>)"
-    )
+        "--model", "--exp", dest="exp", required=True,
+        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
+    )  # fmt: skip
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the text of one utterance")
     src.add_argument("--text_file", help="one utterance per line; '-' reads stdin")

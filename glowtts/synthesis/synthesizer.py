@@ -245,6 +245,12 @@ class Synthesizer:
             syn._infer = GraphedInference(model)
         return syn
 
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **kwargs: Any) -> Synthesizer:
+        """A voice file (``NAME.glowtts``, written by ``glowtts-pack``) or an experiment
+        dir alike; ``kwargs`` as in :meth:`from_exp` (``device``, ``vocoder``, ...)."""
+        return cls.from_exp(path, **kwargs)
+
     # ------------------------------------------------------------ properties
     @property
     def sample_rate(self) -> int:

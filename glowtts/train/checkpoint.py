@@ -1,4 +1,4 @@
-"""Atomic checkpoints, RNG state capture, and discovery of the newest valid checkpoint.
+"""Atomic checkpoints and RNG state capture; reading them is :mod:`glowtts.checkpoints`.
 
 Checkpoints hold only tensors and primitive containers so that they load with
 ``torch.load(weights_only=True)`` (no arbitrary pickles): RNG states are converted to
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from glowtts.checkpoints import (  # noqa: F401  (the readers, re-exported for training)
+    STEP_RE,
+    find_latest_valid,
+    list_step_checkpoints,
+    load_checkpoint,
+)
 from glowtts.data.kaldi import atomic_open, fsync_dir
 
 logger = logging.getLogger(__name__)
-
-STEP_RE = re.compile(r"^step_(\d{8,})\.pth$")
 
 
 def step_name(step: int) -> str:
@@ -101,39 +104,6 @@ def atomic_copy(src: str | Path, dst: str | Path) -> None:
         shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
     fsync_dir(dst.parent)
-
-
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """``torch.load(weights_only=True)``; raises on a corrupt or truncated file."""
-    obj = torch.load(path, map_location=map_location, weights_only=True)
-    if not isinstance(obj, dict) or "model" not in obj or "step" not in obj:
-        raise ValueError(f"{path}: not a glowtts training checkpoint")
-    return obj
-
-
-def list_step_checkpoints(ckpt_dir: str | Path) -> list[tuple[int, Path]]:
-    """``[(step, path)]`` of ``step_*.pth`` files, newest first."""
-    d = Path(ckpt_dir)
-    if not d.is_dir():
-        return []
-    out = []
-    for p in d.iterdir():
-        m = STEP_RE.match(p.name)
-        if m:
-            out.append((int(m.group(1)), p))
-    return sorted(out, reverse=True)
-
-
-def find_latest_valid(
-    ckpt_dir: str | Path, map_location: str | torch.device = "cpu"
-) -> tuple[Path, dict] | None:
-    """Newest step checkpoint that loads; corrupt ones are skipped with a warning."""
-    for _, p in list_step_checkpoints(ckpt_dir):
-        try:
-            return p, load_checkpoint(p, map_location)
-        except Exception as e:  # noqa: BLE001 - any failure means "unusable", try older
-            logger.warning("skipping unreadable checkpoint %s (%s: %s)", p, type(e).__name__, e)
-    return None
 
 
 def prune_checkpoints(ckpt_dir: str | Path, keep_last: int) -> list[Path]:
