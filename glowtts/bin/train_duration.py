@@ -3,7 +3,7 @@
 Trains or fine-tunes the duration predictor alone (``encoder.proj_w``; the encoder and
 flow stay frozen) on durations from ``glowtts-extract-durations``, with the ``duration:``
 section of ``--config`` (default: the experiment's ``config.yaml``; keys and defaults in
-:mod:`glowtts.durations.extract`). Writes ``<exp_dir>/duration/{train.log,loss.jsonl,config.yaml,
+:mod:`glowtts.durations.predictor`). Writes ``<exp_dir>/duration/{train.log,loss.jsonl,config.yaml,
 dp_best.pth}`` and ``<exp_dir>/checkpoints/refined_dp.pth``: the model with the refined
 predictor swapped in, for ``glowtts-decode --checkpoint``.
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     import yaml
 
-    from glowtts.durations.extract import train_duration_predictor
+    from glowtts.durations.predictor import train_duration_predictor
     from glowtts.synthesis.loading import read_exp_config
     from glowtts.utils import resolve_device
 

@@ -22,10 +22,10 @@ from glowtts.bin import train_duration as train_bin
 from glowtts.data.collate import collate_tts
 from glowtts.data.datadir import split_scp
 from glowtts.data.dataset import TTSDataset
-from glowtts.durations.extract import (
+from glowtts.durations.extract import read_durations
+from glowtts.durations.predictor import (
     evaluate_duration_loss,
     load_duration_items,
-    read_durations,
     resolve_duration_config,
 )
 from glowtts.nets import build_model
