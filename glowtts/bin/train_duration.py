@@ -54,11 +54,10 @@ def main(argv: list[str] | None = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     import torch
-    import yaml
 
     from glowtts.durations.predictor import train_duration_predictor
     from glowtts.synthesis.loading import read_exp_config
-    from glowtts.utils import resolve_device
+    from glowtts.utils import read_yaml_mapping, resolve_device
 
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
@@ -66,7 +65,10 @@ def main(argv: list[str] | None = None) -> None:
         path = Path(args.config)
         if not path.is_file():
             raise SystemExit(f"glowtts-train-duration: --config {path} not found")
-        conf = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("duration")
+        try:
+            conf = read_yaml_mapping(path).get("duration")
+        except ValueError as e:
+            raise SystemExit(f"glowtts-train-duration: --config {e}") from None
     else:
         conf = read_exp_config(args.exp_dir).get("duration")
     conf = dict(conf or {})

@@ -66,7 +66,7 @@ import yaml
 from glowtts.data.collate import collate_tts
 from glowtts.data.dataset import TTSDataset, read_spk_list
 from glowtts.nets import GlowTTS
-from glowtts.synthesis.loading import load_experiment
+from glowtts.synthesis.loading import Experiment, load_experiment
 from glowtts.text.blanks import strip_blank_durations
 from glowtts.utils import atomic_write_text, read_kaldi_lines
 
@@ -181,48 +181,62 @@ def extract_durations(
     device = torch.device(device)
     out_dir = Path(out_dir)
     exp = load_experiment(exp_dir, checkpoint, device, trainable=True)
-    model, config, ckpt_path, state = exp.model, exp.config, exp.checkpoint, exp.state
     out_dir.mkdir(parents=True, exist_ok=True)
-    add_blank = bool((config.get("text") or {}).get("add_blank", False))
-    u2s, spk_list = _speakers(model, exp_dir, data_dir, utt2spk)
+    u2s, spk_list = _speakers(exp.model, exp_dir, data_dir, utt2spk)
     wanted: list[str] | None = None
     if utt_list is not None:
         wanted = [u for u, _ in read_kaldi_lines(utt_list)]
-
     durations: dict[str, list[int]] = {}
     skipped: dict[str, str] = {}
     plots: list[tuple[str, np.ndarray, np.ndarray]] = []
     if wanted is None or wanted:
         dataset = TTSDataset(
             data_dir,
-            int(config["n_vocab"]),
-            add_blank=add_blank,
+            int(exp.config["n_vocab"]),
+            add_blank=exp.add_blank,
             utt2spk=u2s,
             spk_list=spk_list,
-            squeeze=model.n_sqz,
+            squeeze=exp.model.n_sqz,
         )
-        index = {u: i for i, u in enumerate(dataset.utt_ids)}
-        keep = sorted(index) if wanted is None else sorted(u for u in set(wanted) if u in index)
-        if wanted is not None:
-            for u in sorted(set(wanted) - set(index)):
-                skipped[u] = (
-                    "not usable in the dump dir (no feats/token, or fewer frames than tokens)"
-                )
-        else:
-            for u in _all_utts(Path(data_dir)) - set(index):
-                skipped[u] = (
-                    "not usable in the dump dir (no feats/token, or fewer frames than tokens)"
-                )
-        plot_utts = set(keep[: max(0, n_plots)])
-        idx = [index[u] for u in keep]
-        batches = _batches_by_frames([dataset.feat_lengths[i] for i in idx], batch_size)
-        try:
-            from tqdm import tqdm
+        keep, skipped = _select(dataset, Path(data_dir), wanted)
+        durations, plots = _align(
+            exp.model, dataset, keep, device, batch_size, set(keep[: max(0, n_plots)]), progress
+        )
+    _write_outputs(exp, out_dir, durations, skipped, plots)
+    logger.info("aligned %d utterances with %s -> %s", len(durations), exp.checkpoint, out_dir)
+    return {"n_utts": len(durations), "n_skipped": len(skipped), "checkpoint": str(exp.checkpoint)}
 
-            bar = tqdm(total=len(idx), desc="MAS", unit="utt", disable=not progress)
-        except ImportError:  # pragma: no cover - tqdm is a dependency
-            bar = None
-        for b in batches:
+
+def _select(
+    dataset: TTSDataset, data_dir: Path, wanted: list[str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """The utterances to align (sorted) and the unusable ones with the reason."""
+    index = set(dataset.utt_ids)
+    asked = _all_utts(data_dir) if wanted is None else set(wanted)
+    why = "not usable in the dump dir (no feats/token, or fewer frames than tokens)"
+    skipped = {u: why for u in sorted(asked - index)}
+    keep = sorted(index) if wanted is None else sorted(asked & index)
+    return keep, skipped
+
+
+def _align(
+    model: GlowTTS,
+    dataset: TTSDataset,
+    keep: list[str],
+    device: torch.device,
+    batch_size: int,
+    plot_utts: set[str],
+    progress: bool,
+) -> tuple[dict[str, list[int]], list[tuple[str, np.ndarray, np.ndarray]]]:
+    """MAS durations of the ``keep`` utterances, and the mel/alignment of ``plot_utts``."""
+    from tqdm import tqdm
+
+    index = {u: i for i, u in enumerate(dataset.utt_ids)}
+    idx = [index[u] for u in keep]
+    durations: dict[str, list[int]] = {}
+    plots: list[tuple[str, np.ndarray, np.ndarray]] = []
+    with tqdm(total=len(idx), desc="MAS", unit="utt", disable=not progress) as bar:
+        for b in _batches_by_frames([dataset.feat_lengths[i] for i in idx], batch_size):
             items = [dataset[idx[j]] for j in b]
             batch = collate_tts(items)
             res = mas_durations(model, batch, device)
@@ -236,34 +250,41 @@ def extract_durations(
                 if utt in plot_utts:
                     mel = items[k]["feats"][:n_frm].numpy()
                     plots.append((utt, mel, res["path"][k, :n_tok, :n_frm].numpy()))
-            if bar is not None:
-                bar.update(len(b))
-        if bar is not None:
-            bar.close()
+            bar.update(len(b))
+    return durations, plots
 
+
+def _write_outputs(
+    exp: Experiment,
+    out_dir: Path,
+    durations: dict[str, list[int]],
+    skipped: dict[str, str],
+    plots: list[tuple[str, np.ndarray, np.ndarray]],
+) -> None:
+    """``durations``, ``durations.per_token``, ``skipped``, ``info.yaml`` and the plots."""
     write_durations(out_dir / "durations", durations)
     per_token = (
         {u: strip_blank_durations(d, "merge") for u, d in durations.items()}
-        if add_blank
+        if exp.add_blank
         else durations
     )
     write_durations(out_dir / "durations.per_token", per_token)
     atomic_write_text(
         out_dir / "skipped", "".join(f"{u} {r}\n" for u, r in sorted(skipped.items()))
     )
-    feats_conf = config.get("feats") or {}
+    feats_conf = exp.config.get("feats") or {}
     hop, fs = feats_conf.get("hop_length"), feats_conf.get("fs")
     info = {
         "format": "utt d1 ... dN: integer frames per model input token, summing to the "
         "utterance's frame count rounded down to a multiple of squeeze",
-        "add_blank": add_blank,
+        "add_blank": exp.add_blank,
         "blank_id": 0,
-        "squeeze": int(model.n_sqz),
+        "squeeze": int(exp.model.n_sqz),
         "hop_length": hop,
         "fs": fs,
         "frame_shift_s": (float(hop) / float(fs)) if hop and fs else None,
-        "checkpoint": str(ckpt_path),
-        "step": int(state.get("step") or 0),
+        "checkpoint": str(exp.checkpoint),
+        "step": int(exp.state.get("step") or 0),
     }
     atomic_write_text(out_dir / "info.yaml", yaml.safe_dump(info, sort_keys=False))
     if plots:
@@ -279,8 +300,6 @@ def extract_durations(
             out_dir / "skipped",
             ", ".join(sorted(skipped)[:5]),
         )
-    logger.info("aligned %d utterances with %s -> %s", len(durations), ckpt_path, out_dir)
-    return {"n_utts": len(durations), "n_skipped": len(skipped), "checkpoint": str(ckpt_path)}
 
 
 def _all_utts(data_dir: Path) -> set[str]:

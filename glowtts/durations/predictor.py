@@ -30,7 +30,6 @@ Read by ``glowtts-train-duration`` (from ``--config``, else the experiment's
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import random
 from collections.abc import Iterator, Sequence
@@ -46,9 +45,11 @@ from glowtts.data.collate import pad_tokens
 from glowtts.durations.extract import _speakers, read_durations
 from glowtts.nets import GlowTTS
 from glowtts.nets.commons import sequence_mask
-from glowtts.synthesis.loading import load_experiment
+from glowtts.synthesis.loading import Experiment, load_experiment
 from glowtts.text.blanks import intersperse
 from glowtts.train.checkpoint import atomic_save
+from glowtts.train.logs import LossLog, training_logging
+from glowtts.train.schedule import build_optimizer
 from glowtts.utils import atomic_write_text, read_kaldi_lines
 
 logger = logging.getLogger(__name__)
@@ -317,148 +318,163 @@ def train_duration_predictor(
     exp_dir = Path(exp_dir)
     out_dir = Path(out_dir) if out_dir else exp_dir / "duration"
     out_dir.mkdir(parents=True, exist_ok=True)
-    refined = (
-        Path(refined_checkpoint)
-        if refined_checkpoint
-        else exp_dir / "checkpoints" / "refined_dp.pth"
+    refined = Path(refined_checkpoint or exp_dir / "checkpoints" / "refined_dp.pth")
+    # train.log gets the INFO lines whatever the root level; the caller's handlers still see them
+    with training_logging(
+        out_dir / "train.log",
+        logger_name=__name__,
+        stderr=False,
+        mode="w",
+        fmt="%(asctime)s %(levelname)s %(message)s",
+        propagate=None,
+    ):
+        torch.manual_seed(conf["seed"])
+        exp = load_experiment(exp_dir, checkpoint, device, trainable=True)
+        atomic_write_text(
+            out_dir / "config.yaml", yaml.safe_dump({"duration": conf}, sort_keys=False)
+        )
+        sets = {"train": (train_dir, train_durations, train_utt2spk)}
+        if (dev_dir is None) != (dev_durations is None):
+            raise ValueError("give both --dev_dir and --dev_durations, or neither")
+        if dev_dir is not None:
+            sets["dev"] = (dev_dir, dev_durations, dev_utt2spk)
+        items = {name: _load_set(exp, *args) for name, args in sets.items()}
+        dp = _prepare_predictor(exp.model, conf["init"])
+        logger.info(
+            "duration predictor (%d parameters, init=%s) from %s; %d train / %d dev utterances; "
+            "device %s",
+            sum(p.numel() for p in dp.parameters()), conf["init"], exp.checkpoint,
+            len(items["train"]), len(items.get("dev", [])), device,
+        )  # fmt: skip
+        fit = _fit(exp.model, items["train"], items.get("dev", []), conf, device, out_dir)
+        summary = {
+            "step": fit["best_step"],
+            "final_step": fit["step"],
+            "dev_loss_before": fit["dev_before"],
+            "dev_loss_after": fit["best_loss"],
+            "dev_loss_final": fit["last_dev"],
+            "source_checkpoint": str(exp.checkpoint),
+            "init": conf["init"],
+            "train_durations": str(train_durations),
+        }
+        _write_predictor(exp, fit["best_state"], summary, out_dir / "dp_best.pth", refined)
+        return summary
+
+
+def _load_set(
+    exp: Experiment, data_dir: str | Path, durations: str | Path, utt2spk: str | Path | None
+) -> list[DurationItem]:
+    """The items of one set, with the experiment's blanks, vocabulary and speakers."""
+    u2s, spk_list = _speakers(exp.model, exp.exp_dir, data_dir, utt2spk)
+    return load_duration_items(
+        data_dir,
+        durations,
+        add_blank=exp.add_blank,
+        n_vocab=int(exp.config["n_vocab"]),
+        utt2spk=u2s,
+        spk_list=spk_list,
     )
 
-    flog = logging.FileHandler(out_dir / "train.log", mode="w", encoding="utf-8")
-    flog.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger.addHandler(flog)
-    old_level = logger.level
-    logger.setLevel(logging.INFO)  # train.log gets the INFO lines whatever the root level
-    try:
-        return _train_dp(
-            exp_dir, train_dir, train_durations, dev_dir, dev_durations, conf, checkpoint,
-            device, out_dir, refined, train_utt2spk, dev_utt2spk,
-        )  # fmt: skip
-    finally:
-        logger.removeHandler(flog)
-        logger.setLevel(old_level)
-        flog.close()
 
-
-def _train_dp(
-    exp_dir: Path,
-    train_dir: str | Path,
-    train_durations: str | Path,
-    dev_dir: str | Path | None,
-    dev_durations: str | Path | None,
-    conf: dict[str, Any],
-    checkpoint: str | Path | None,
-    device: torch.device,
-    out_dir: Path,
-    refined: Path,
-    train_utt2spk: str | Path | None,
-    dev_utt2spk: str | Path | None,
-) -> dict[str, Any]:
-    torch.manual_seed(conf["seed"])
-    exp = load_experiment(exp_dir, checkpoint, device, trainable=True)
-    model, config, ckpt_path, state = exp.model, exp.config, exp.checkpoint, exp.state
-    add_blank = bool((config.get("text") or {}).get("add_blank", False))
-    n_vocab = int(config["n_vocab"])
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump({"duration": conf}, sort_keys=False))
-
-    u2s, spk_list = _speakers(model, exp_dir, train_dir, train_utt2spk)
-    kw = {"add_blank": add_blank, "n_vocab": n_vocab, "spk_list": spk_list}
-    train_items = load_duration_items(train_dir, train_durations, utt2spk=u2s, **kw)
-    dev_items: list[DurationItem] = []
-    if (dev_dir is None) != (dev_durations is None):
-        raise ValueError("give both --dev_dir and --dev_durations, or neither")
-    if dev_dir is not None:
-        u2s_dev, _ = _speakers(model, exp_dir, dev_dir, dev_utt2spk)
-        dev_items = load_duration_items(dev_dir, dev_durations, utt2spk=u2s_dev, **kw)
-
+def _prepare_predictor(model: GlowTTS, init: str) -> nn.Module:
+    """Freeze the model in eval mode (the encoder runs as at inference); the predictor
+    alone trains, re-initialised with ``init == "scratch"``."""
     dp = model.encoder.proj_w
     model.requires_grad_(False)
-    model.eval()  # the encoder runs deterministically, as at inference
-    if conf["init"] == "scratch":
+    model.eval()
+    if init == "scratch":
         _reset_predictor(dp)
     dp.requires_grad_(True)
     dp.train()
-    n_params = sum(p.numel() for p in dp.parameters())
-    logger.info(
-        "duration predictor (%d parameters, init=%s) from %s; %d train / %d dev utterances; "
-        "device %s",
-        n_params, conf["init"], ckpt_path, len(train_items), len(dev_items), device,
-    )  # fmt: skip
-    opt = torch.optim.Adam(
-        dp.parameters(),
-        lr=conf["learning_rate"],
-        betas=tuple(conf["betas"]),
-        eps=conf["eps"],
-        weight_decay=conf["weight_decay"],
-    )
-    loss_log = out_dir / "loss.jsonl"
-    loss_log.write_text("", encoding="utf-8")
+    return dp
 
-    def record(rec: dict[str, Any]) -> None:
-        with open(loss_log, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec) + "\n")
+
+def _fit(
+    model: GlowTTS,
+    train_items: list[DurationItem],
+    dev_items: list[DurationItem],
+    conf: dict[str, Any],
+    device: torch.device,
+    out_dir: Path,
+) -> dict[str, Any]:
+    """The training loop; returns the step reached and the best predictor (lowest dev
+    loss, the initial one included; the last one without a dev set) with its loss."""
+    dp = model.encoder.proj_w
+    opt = build_optimizer(dp, conf)
+    loss_log = LossLog(out_dir / "loss.jsonl")
+    loss_log.clear()
 
     def dev_eval(step: int) -> float | None:
         if not dev_items:
             return None
         loss = evaluate_duration_loss(model, dev_items, device, conf["batch_size"])
         logger.info("dev at step %d: dur_loss %.4f per token", step, loss)
-        record({"split": "dev", "step": step, "dur_loss": loss})
+        loss_log.append({"split": "dev", "step": step, "dur_loss": loss})
         return loss
 
-    dev_before = dev_eval(0)
-    best = {"step": 0, "loss": dev_before, "state": _cpu_state(dp)}
+    dev_before = last_dev = dev_eval(0)
+    best = {"best_step": 0, "best_loss": dev_before, "best_state": _cpu_state(dp)}
     rng = random.Random(conf["seed"])
     step, acc, acc_n = 0, 0.0, 0.0
-    last_dev = dev_before
     while step < conf["max_steps"]:
         for items in _batches(train_items, conf["batch_size"], rng):
-            s, n = _dp_loss(model, collate_durations(items), device)
-            loss = s / n
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if conf["grad_clip_value"] > 0:
-                torch.nn.utils.clip_grad_value_(dp.parameters(), conf["grad_clip_value"])
-            opt.step()
+            s, n = _train_step(model, opt, collate_durations(items), conf, device)
             step += 1
-            acc, acc_n = acc + float(s.detach()), acc_n + float(n)
+            acc, acc_n = acc + s, acc_n + n
             if conf["log_interval_steps"] and step % conf["log_interval_steps"] == 0:
                 logger.info("step %d: train dur_loss %.4f per token", step, acc / acc_n)
-                record({"split": "train", "step": step, "dur_loss": acc / acc_n})
+                loss_log.append({"split": "train", "step": step, "dur_loss": acc / acc_n})
                 acc, acc_n = 0.0, 0.0
-            evaluate_now = step == conf["max_steps"] or (
+            if step == conf["max_steps"] or (
                 conf["eval_interval_steps"] and step % conf["eval_interval_steps"] == 0
-            )
-            if evaluate_now:
+            ):
                 last_dev = dev_eval(step)
-                if last_dev is not None and last_dev < best["loss"]:
-                    best = {"step": step, "loss": last_dev, "state": _cpu_state(dp)}
+                if last_dev is not None and last_dev < best["best_loss"]:
+                    best = {"best_step": step, "best_loss": last_dev, "best_state": _cpu_state(dp)}
             if step >= conf["max_steps"]:
                 break
     if not dev_items:
-        best = {"step": step, "loss": None, "state": _cpu_state(dp)}
+        best = {"best_step": step, "best_loss": None, "best_state": _cpu_state(dp)}
+    return {**best, "step": step, "dev_before": dev_before, "last_dev": last_dev}
 
-    summary = {
-        "step": best["step"],
-        "final_step": step,
-        "dev_loss_before": dev_before,
-        "dev_loss_after": best["loss"],
-        "dev_loss_final": last_dev,
-        "source_checkpoint": str(ckpt_path),
-        "init": conf["init"],
-        "train_durations": str(train_durations),
-    }
-    atomic_save({"proj_w": best["state"], **summary}, out_dir / "dp_best.pth")
+
+def _train_step(
+    model: GlowTTS,
+    opt: torch.optim.Optimizer,
+    batch: dict[str, Any],
+    conf: dict[str, Any],
+    device: torch.device,
+) -> tuple[float, float]:
+    """One optimizer step on the predictor; returns the batch's loss sum and token count."""
+    s, n = _dp_loss(model, batch, device)
+    opt.zero_grad(set_to_none=True)
+    (s / n).backward()
+    if conf["grad_clip_value"] > 0:
+        torch.nn.utils.clip_grad_value_(model.encoder.proj_w.parameters(), conf["grad_clip_value"])
+    opt.step()
+    return float(s.detach()), float(n)
+
+
+def _write_predictor(
+    exp: Experiment,
+    best_state: dict[str, torch.Tensor],
+    summary: dict[str, Any],
+    dp_path: Path,
+    refined: Path,
+) -> None:
+    """``dp_best.pth`` and the source checkpoint with the predictor swapped in."""
+    atomic_save({"proj_w": best_state, **summary}, dp_path)
+    state = exp.state
     model_sd = dict(state["model"] if "model" in state else state)
-    for k, v in best["state"].items():
+    for k, v in best_state.items():
         if DP_PREFIX + k not in model_sd:
-            raise KeyError(f"{ckpt_path} has no {DP_PREFIX + k}: not a Glow-TTS checkpoint?")
+            raise KeyError(f"{exp.checkpoint} has no {DP_PREFIX + k}: not a Glow-TTS checkpoint?")
         model_sd[DP_PREFIX + k] = v.detach().cpu()
-    src_step = state.get("step", 0)
-    atomic_save({"model": model_sd, "step": src_step, "refined_dp": summary}, refined)
-    if dev_before is not None:
+    atomic_save({"model": model_sd, "step": state.get("step", 0), "refined_dp": summary}, refined)
+    if summary["dev_loss_before"] is not None:
         logger.info(
             "duration predictor: dev dur_loss %.4f before -> %.4f after (best at step %d of %d)",
-            dev_before, best["loss"], best["step"], step,
+            summary["dev_loss_before"], summary["dev_loss_after"], summary["step"],
+            summary["final_step"],
         )  # fmt: skip
-    logger.info("wrote %s and %s", out_dir / "dp_best.pth", refined)
-    return summary
+    logger.info("wrote %s and %s", dp_path, refined)
