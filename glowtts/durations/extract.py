@@ -64,7 +64,7 @@ import torch
 import yaml
 
 from glowtts.data.collate import collate_tts
-from glowtts.data.dataset import TTSDataset, read_spk_list
+from glowtts.data.dataset import TTSDataset, find_utt2spk, read_spk_list
 from glowtts.nets import GlowTTS
 from glowtts.synthesis.loading import Experiment, load_experiment
 from glowtts.text.blanks import strip_blank_durations
@@ -100,20 +100,6 @@ def write_durations(path: str | Path, durations: dict[str, Sequence[int]]) -> No
         f"{u} {' '.join(str(int(x)) for x in durations[u])}\n" for u in sorted(durations)
     )
     atomic_write_text(path, text)
-
-
-def find_utt2spk(data_dir: str | Path, explicit: str | Path | None = None) -> Path:
-    """``explicit``, else ``<data_dir>/utt2spk``, else ``data/<set>/utt2spk`` beside ``dump/``."""
-    if explicit:
-        return Path(explicit)
-    data_dir = Path(data_dir)
-    for cand in (data_dir / "utt2spk", data_dir.parent.parent / "data" / data_dir.name / "utt2spk"):
-        if cand.is_file():
-            return cand
-    raise FileNotFoundError(
-        f"multi-speaker model but no utt2spk for {data_dir} (looked in {data_dir}/utt2spk and "
-        f"data/{data_dir.name}/utt2spk); pass --utt2spk"
-    )
 
 
 def _speakers(
