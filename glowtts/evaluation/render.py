@@ -89,9 +89,103 @@ def _plots(report: dict[str, Any], out_dir: Path) -> dict[str, dict[str, str]]:
     return plots
 
 
+_METHODS = (
+    "NLL: the training `mle_loss` (with 0.5 log 2π) of the reference features. "
+    "MCD: orthonormal DCT-II of the log-mel, (10/ln 10)·sqrt(2·Σ_{d=1..D} Δc_d²), averaged over "
+    "DTW-aligned frame pairs, then over utterances. WER: pocketsphinx (16 kHz) against the "
+    "normalised transcript; the reference recordings and the vocoder applied to the reference mels "
+    "go through the same recogniser, so synthesized − vocoded(ref) is the acoustic model's share "
+    "and vocoded(ref) − ref the vocoder's."
+)
+
+
+def _status_or(d: dict[str, Any], fn: Any) -> str:
+    return d["status"] if "status" in d else fn(d)
+
+
+def _metric_rows(options: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``(row title, set result -> cell)`` of the table, WER rows excluded."""
+
+    def on(key: str, fn: Any) -> Any:
+        return lambda r: _status_or(r[key], fn)
+
+    def rtf(key: str, fn: Any) -> Any:
+        return lambda r: _status_or(r["rtf"][key], fn)
+
+    return [
+        (
+            "NLL per frame and channel (ref. feats)",
+            on("nll", lambda d: _fmt(d["nll_per_frame_channel"], 4)),
+        ),
+        (
+            f"MCD, dB (DTW, c1..c{options.get('n_coeffs', 24)}) mean ± std",
+            on("mcd", lambda d: f"{d['mean']:.2f} ± {d['std']:.2f}"),
+        ),
+        ("length ratio decoded / reference", on("mcd", lambda d: _fmt(d["length_ratio_mean"]))),
+        ("duration MAE, frames per token", on("durations", lambda d: _fmt(d["mae_frames"], 2))),
+        ("duration RMSE of log(1+d)", on("durations", lambda d: _fmt(d["log_rmse"]))),
+        ("duration Pearson r", on("durations", lambda d: _fmt(d["pearson_r"]))),
+        ("utterance length rel. error", on("durations", lambda d: _fmt(d["utt_length_rel_error"]))),
+        ("RTF mel generation", rtf("mel", lambda d: _fmt(d["rtf"], 4))),
+        ("RTF vocoder", rtf("vocoder", lambda d: f"{_fmt(d['rtf'], 4)} ({d['vocoder']})")),
+    ]
+
+
+def _wer_cell(key: str, system: str) -> Any:
+    def fn(r: dict[str, Any]) -> str:
+        w = r["wer"]
+        if "status" in w:
+            return w["status"]
+        sub = w.get(key)
+        if not sub:
+            return "n/a"
+        v = sub.get(system)
+        return "n/a" if v is None else f"{100 * v['wer']:.1f} % ({sub['n_utts']} utts)"
+
+    return fn
+
+
+def _wer_rows(report: dict[str, Any], options: dict[str, Any]) -> list[tuple[str, Any]]:
+    subsets = [("all", "WER")]
+    if any(r["wer"].get("long") for r in report["sets"].values()):
+        subsets.append(("long", f"WER long (> {options.get('long_chars', 250)} chars)"))
+    systems = (
+        ("synth", "synthesized"),
+        ("ref", "reference recordings"),
+        ("vocoded_ref", f"{options.get('vocoder', 'vocoder')} of ref. mels"),
+    )
+    return [
+        (f"{title}, {name}", _wer_cell(key, system))
+        for key, title in subsets
+        for system, name in systems
+    ]
+
+
+def _table_row(report: dict[str, Any], sets: list[str], name: str, fn: Any) -> str:
+    cells = []
+    for s in sets:
+        try:
+            cells.append(fn(report["sets"][s]))
+        except (KeyError, TypeError):
+            cells.append("n/a")
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def _plot_links(plots: dict[str, dict[str, str]], md_dir: Path) -> list[str]:
+    lines = ["", "## Plots", ""]
+    for group, kinds in plots.items():
+        for kind, path in kinds.items():
+            rel = (
+                Path(path).relative_to(md_dir) if Path(path).is_relative_to(md_dir) else Path(path)
+            )
+            lines.append(f"![{kind} {group.strip('_')}]({rel.as_posix()})")
+    return lines
+
+
 def render_markdown(report: dict[str, Any], md_dir: Path) -> str:
     """The human-readable report; plot paths are written relative to ``md_dir``."""
     sets = list(report["sets"])
+    options = report.get("options", {})
     lines = [
         f"# Evaluation report: {Path(report['exp_dir']).name}",
         "",
@@ -103,101 +197,18 @@ def render_markdown(report: dict[str, Any], md_dir: Path) -> str:
         "| metric | " + " | ".join(sets) + " |",
         "|---|" + "---|" * len(sets),
     ]
-
-    def row(name: str, fn: Any) -> None:
-        cells = []
-        for s in sets:
-            try:
-                cells.append(fn(report["sets"][s]))
-            except (KeyError, TypeError):
-                cells.append("n/a")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-
-    def status_or(d: dict[str, Any], fn: Any) -> str:
-        return d["status"] if "status" in d else fn(d)
-
-    row(
-        "NLL per frame and channel (ref. feats)",
-        lambda r: status_or(r["nll"], lambda d: _fmt(d["nll_per_frame_channel"], 4)),
-    )
-    options = report.get("options", {})
-    row(
-        f"MCD, dB (DTW, c1..c{options.get('n_coeffs', 24)}) mean ± std",
-        lambda r: status_or(r["mcd"], lambda d: f"{d['mean']:.2f} ± {d['std']:.2f}"),
-    )
-    row(
-        "length ratio decoded / reference",
-        lambda r: status_or(r["mcd"], lambda d: _fmt(d["length_ratio_mean"])),
-    )
-    row(
-        "duration MAE, frames per token",
-        lambda r: status_or(r["durations"], lambda d: _fmt(d["mae_frames"], 2)),
-    )
-    row(
-        "duration RMSE of log(1+d)",
-        lambda r: status_or(r["durations"], lambda d: _fmt(d["log_rmse"])),
-    )
-    row("duration Pearson r", lambda r: status_or(r["durations"], lambda d: _fmt(d["pearson_r"])))
-    row(
-        "utterance length rel. error",
-        lambda r: status_or(r["durations"], lambda d: _fmt(d["utt_length_rel_error"])),
-    )
-    row("RTF mel generation", lambda r: status_or(r["rtf"]["mel"], lambda d: _fmt(d["rtf"], 4)))
-    row(
-        "RTF vocoder",
-        lambda r: status_or(r["rtf"]["vocoder"], lambda d: f"{_fmt(d['rtf'], 4)} ({d['vocoder']})"),
-    )
-
-    def wer_cell(key: str, system: str) -> Any:
-        def fn(r: dict[str, Any]) -> str:
-            w = r["wer"]
-            if "status" in w:
-                return w["status"]
-            sub = w.get(key)
-            if not sub:
-                return "n/a"
-            v = sub.get(system)
-            return "n/a" if v is None else f"{100 * v['wer']:.1f} % ({sub['n_utts']} utts)"
-
-        return fn
-
-    subsets = [("all", "WER")]
-    if any(r["wer"].get("long") for r in report["sets"].values()):
-        subsets.append(("long", f"WER long (> {options.get('long_chars', 250)} chars)"))
-    for key, title in subsets:
-        for system, name in (
-            ("synth", "synthesized"),
-            ("ref", "reference recordings"),
-            ("vocoded_ref", f"{options.get('vocoder', 'vocoder')} of ref. mels"),
-        ):
-            row(f"{title}, {name}", wer_cell(key, system))
+    for name, fn in _metric_rows(options) + _wer_rows(report, options):
+        lines.append(_table_row(report, sets, name, fn))
+    lines += ["", _METHODS]
     dur_sources = {
         s: r["durations"].get("source")
         for s, r in report["sets"].items()
         if "source" in r["durations"]
     }
-    lines += [
-        "",
-        "NLL: the training `mle_loss` (with 0.5 log 2π) of the reference features. "
-        "MCD: orthonormal DCT-II of the log-mel, (10/ln 10)·sqrt(2·Σ_{d=1..D} Δc_d²), averaged over "
-        "DTW-aligned frame pairs, then over utterances. WER: pocketsphinx (16 kHz) against the "
-        "normalised transcript; the reference recordings and the vocoder applied to the reference mels "
-        "go through the same recogniser, so synthesized − vocoded(ref) is the acoustic model's share "
-        "and vocoded(ref) − ref the vocoder's.",
-    ]
     if dur_sources:
         lines += ["", "MAS durations: " + "; ".join(f"{s}: {v}" for s, v in dur_sources.items())]
-    plots = report.get("plots", {})
-    if plots:
-        lines += ["", "## Plots", ""]
-        for group, kinds in plots.items():
-            for kind, path in kinds.items():
-                rel = (
-                    Path(path).relative_to(md_dir)
-                    if Path(path).is_relative_to(md_dir)
-                    else Path(path)
-                )
-                lines.append(f"![{kind} {group.strip('_')}]({rel.as_posix()})")
+    if report.get("plots"):
+        lines += _plot_links(report["plots"], md_dir)
     return "\n".join(lines) + "\n"
 
 
