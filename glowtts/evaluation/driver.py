@@ -30,11 +30,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import kaldiio
 import numpy as np
 
 from glowtts.audio.features import MelConfig
-from glowtts.data.kaldi import read_lines
+from glowtts.data.kaldi import FeatsReader, read_int_table, read_lines
 from glowtts.evaluation.metrics import (
     EvalOptions,
     MissingInputError,
@@ -159,9 +158,9 @@ def _evaluate_set(run: _Run, s: str) -> dict[str, Any]:
     """The metrics of one set."""
     opts, dec = run.opts, run.exp_dir / f"decode_{s}"
     text = {ln.key: ln.rest for ln in read_lines(run.data_dir / s / "text")}
-    hyp_feats = kaldiio.load_scp(str(dec / "feats.scp"))
+    hyp_feats = FeatsReader(dec / "feats.scp")
     has_ref = (run.data_dir / s / "wav.scp").is_file()
-    ref_feats = kaldiio.load_scp(str(run.dump_dir / s / "feats.scp")) if has_ref else {}
+    ref_feats = FeatsReader(run.dump_dir / s / "feats.scp") if has_ref else {}
     utts = sorted(u for u in hyp_feats if u in text and (not has_ref or u in ref_feats))
     if not utts:
         raise ValueError(
@@ -204,7 +203,7 @@ def _nll_and_durations(
     stage4 = run.dur_root / s / "durations"
     if stage4.is_file():
         mas_source = str(stage4)
-        mas = {u: [int(x) for x in f] for u, f in read_kaldi_lines(stage4)}
+        mas = read_int_table(stage4)
     if run.nll is not None and has_ref:
         spk = _load_spk(run.exp_dir, run.data_dir / s, run.nll.config)
         nll, own_mas = nll_and_mas(
@@ -217,7 +216,7 @@ def _nll_and_durations(
     if mas is None:
         return nll, {"status": "n/a (run stage 4)"}
     dec = run.exp_dir / f"decode_{s}"
-    pred = {u: [int(x) for x in f] for u, f in read_kaldi_lines(dec / "durations")}
+    pred = read_int_table(dec / "durations")
     token_path = run.dump_dir / s / "token"
     n_tok = {u: len(f) for u, f in read_kaldi_lines(token_path)} if token_path.is_file() else None
     add_blank = bool((run.config.get("text") or {}).get("add_blank", False))
