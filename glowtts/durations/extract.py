@@ -65,10 +65,10 @@ import yaml
 
 from glowtts.data.collate import collate_tts
 from glowtts.data.dataset import TTSDataset, find_utt2spk, read_spk_list
+from glowtts.data.kaldi import atomic_write_text, iter_fields
 from glowtts.nets import GlowTTS
 from glowtts.synthesis.loading import Experiment, load_experiment
 from glowtts.text.blanks import strip_blank_durations
-from glowtts.utils import atomic_write_text, read_kaldi_lines
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def read_durations(path: str | Path) -> dict[str, list[int]]:
     negative value or a duplicate utterance.
     """
     out: dict[str, list[int]] = {}
-    for utt, fields in read_kaldi_lines(path):
+    for utt, fields in iter_fields(path):
         if utt in out:
             raise ValueError(f"{path}: duplicate utterance {utt!r}")
         try:
@@ -171,7 +171,7 @@ def extract_durations(
     u2s, spk_list = _speakers(exp.model, exp_dir, data_dir, utt2spk)
     wanted: list[str] | None = None
     if utt_list is not None:
-        wanted = [u for u, _ in read_kaldi_lines(utt_list)]
+        wanted = [u for u, _ in iter_fields(utt_list)]
     durations: dict[str, list[int]] = {}
     skipped: dict[str, str] = {}
     plots: list[tuple[str, np.ndarray, np.ndarray]] = []
@@ -292,5 +292,5 @@ def _all_utts(data_dir: Path) -> set[str]:
     utts: set[str] = set()
     for name in ("feats.scp", "token"):
         if (data_dir / name).is_file():
-            utts |= {u for u, _ in read_kaldi_lines(data_dir / name)}
+            utts |= {u for u, _ in iter_fields(data_dir / name)}
     return utts

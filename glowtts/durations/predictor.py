@@ -42,6 +42,7 @@ import yaml
 from torch import nn
 
 from glowtts.data.collate import pad_tokens
+from glowtts.data.kaldi import atomic_write_text, iter_fields
 from glowtts.durations.extract import _speakers, read_durations
 from glowtts.nets import GlowTTS
 from glowtts.nets.commons import sequence_mask
@@ -50,7 +51,6 @@ from glowtts.text.blanks import intersperse
 from glowtts.train.checkpoint import atomic_save
 from glowtts.train.logs import LossLog, training_logging
 from glowtts.train.schedule import build_optimizer
-from glowtts.utils import atomic_write_text, read_kaldi_lines
 
 logger = logging.getLogger(__name__)
 
@@ -141,12 +141,12 @@ def load_duration_items(
         if spk_list is None:
             raise ValueError("utt2spk given without a speaker list")
         spk2id = {s: i for i, s in enumerate(spk_list)}
-        for u, f in read_kaldi_lines(utt2spk):
+        for u, f in iter_fields(utt2spk):
             if f and f[0] in spk2id:
                 spk_of[u] = spk2id[f[0]]
     items: list[DurationItem] = []
     missing = 0
-    for utt, fields in read_kaldi_lines(tok_file):
+    for utt, fields in iter_fields(tok_file):
         if utt not in durs or (utt2spk is not None and utt not in spk_of):
             missing += 1
             continue

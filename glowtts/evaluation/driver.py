@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from glowtts.audio.features import MelConfig
-from glowtts.data.kaldi import FeatsReader, read_int_table, read_lines
+from glowtts.data.kaldi import FeatsReader, iter_fields, read_int_table, read_lines
 from glowtts.evaluation.metrics import (
     EvalOptions,
     MissingInputError,
@@ -46,7 +46,7 @@ from glowtts.evaluation.metrics import (
     vocoder_rtf,
     wer_summary,
 )
-from glowtts.utils import read_kaldi_lines, read_yaml_mapping
+from glowtts.utils import read_yaml_mapping
 
 __all__ = ["EvalOptions", "MissingInputError", "evaluate"]
 
@@ -186,7 +186,7 @@ def _evaluate_set(run: _Run, s: str) -> dict[str, Any]:
         return res
     ref_wavs = None
     if has_ref:
-        ref_wavs = {u: " ".join(f) for u, f in read_kaldi_lines(run.data_dir / s / "wav.scp")}
+        ref_wavs = {u: " ".join(f) for u, f in iter_fields(run.data_dir / s / "wav.scp")}
     synth_wavs = _wav_paths(dec / "wav", utts)
     res["wer"] = wer_summary(
         run.asr, run.vocoder, utts, text, synth_wavs, ref_wavs, ref_feats, run.conf, opts
@@ -218,7 +218,7 @@ def _nll_and_durations(
     dec = run.exp_dir / f"decode_{s}"
     pred = read_int_table(dec / "durations")
     token_path = run.dump_dir / s / "token"
-    n_tok = {u: len(f) for u, f in read_kaldi_lines(token_path)} if token_path.is_file() else None
+    n_tok = {u: len(f) for u, f in iter_fields(token_path)} if token_path.is_file() else None
     add_blank = bool((run.config.get("text") or {}).get("add_blank", False))
     return nll, duration_errors(pred, mas, utts, mas_source, n_tok, add_blank)
 
@@ -229,7 +229,7 @@ def _load_spk(exp_dir: Path, data_set: Path, config: dict[str, Any]) -> dict[str
     spk_list = require(exp_dir / "spk_list.txt", "stage 3 (training)").read_text().split()
     spk_id = {s: i for i, s in enumerate(spk_list)}
     utt2spk = require(data_set / "utt2spk", "stage 0 (data preparation)")
-    return {u: spk_id[f[0]] for u, f in read_kaldi_lines(utt2spk)}
+    return {u: spk_id[f[0]] for u, f in iter_fields(utt2spk)}
 
 
 def _wav_paths(wav_dir: Path, utts: list[str]) -> dict[str, str]:

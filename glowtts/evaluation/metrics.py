@@ -20,9 +20,9 @@ import numpy as np
 
 from glowtts.audio.features import MelConfig
 from glowtts.audio.io import load_wav
+from glowtts.data.kaldi import iter_fields
 from glowtts.evaluation.mcd import mel_cepstral_distortion
 from glowtts.text.blanks import strip_blank_durations
-from glowtts.utils import read_kaldi_lines
 
 
 class MissingInputError(FileNotFoundError):
@@ -153,7 +153,7 @@ def mel_rtf(timing_path: Path, conf: MelConfig) -> dict[str, Any]:
     if not timing_path.is_file():
         return {"status": f"n/a ({timing_path} missing; stage 5 writes it)"}
     secs = frames = 0.0
-    for _, fields in read_kaldi_lines(timing_path):
+    for _, fields in iter_fields(timing_path):
         secs += float(fields[0])
         frames += float(fields[1])
     audio = frames * conf.hop_length / conf.fs

@@ -214,7 +214,7 @@ def render_markdown(report: dict[str, Any], md_dir: Path) -> str:
 
 def write_report(report: dict[str, Any], exp_dir: str | Path) -> tuple[Path, Path]:
     """Plots into ``<exp_dir>/report/``, then ``report.json`` and ``report.md`` (atomic writes)."""
-    from glowtts.utils import atomic_write_text
+    from glowtts.data.kaldi import atomic_write_text
 
     exp_dir = Path(exp_dir)
     report["plots"] = _plots(report, exp_dir / "report")
