@@ -11,10 +11,19 @@ if TYPE_CHECKING:  # torch is imported lazily: most mains here run without a mod
     import torch
 
 __all__ = [
+    "command_parser",
     "read_yaml_mapping",
     "resolve_device",
     "str2bool",
 ]
+
+
+def command_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser of a ``glowtts-*`` main: its name, and its module docstring as the help,
+    line breaks kept."""
+    return argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def str2bool(value: str | bool) -> bool:

@@ -20,13 +20,11 @@ import argparse
 import logging
 from pathlib import Path
 
+from glowtts.utils import command_parser
+
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="glowtts-train-duration",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser("glowtts-train-duration", __doc__)
     p.add_argument("--exp_dir", required=True, help="experiment dir written by glowtts-train")
     p.add_argument("--train_dir", required=True, help="dump dir of the training set (token)")
     p.add_argument("--train_durations", required=True, help="durations file of the training set")
