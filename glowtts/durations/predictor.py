@@ -333,12 +333,11 @@ def train_duration_predictor(
         atomic_write_text(
             out_dir / "config.yaml", yaml.safe_dump({"duration": conf}, sort_keys=False)
         )
-        sets = {"train": (train_dir, train_durations, train_utt2spk)}
+        items = {"train": _load_set(exp, train_dir, train_durations, train_utt2spk)}
         if (dev_dir is None) != (dev_durations is None):
             raise ValueError("give both --dev_dir and --dev_durations, or neither")
         if dev_dir is not None:
-            sets["dev"] = (dev_dir, dev_durations, dev_utt2spk)
-        items = {name: _load_set(exp, *args) for name, args in sets.items()}
+            items["dev"] = _load_set(exp, dev_dir, dev_durations, dev_utt2spk)
         dp = _prepare_predictor(exp.model, conf["init"])
         logger.info(
             "duration predictor (%d parameters, init=%s) from %s; %d train / %d dev utterances; "
@@ -347,18 +346,25 @@ def train_duration_predictor(
             len(items["train"]), len(items.get("dev", [])), device,
         )  # fmt: skip
         fit = _fit(exp.model, items["train"], items.get("dev", []), conf, device, out_dir)
-        summary = {
-            "step": fit["best_step"],
-            "final_step": fit["step"],
-            "dev_loss_before": fit["dev_before"],
-            "dev_loss_after": fit["best_loss"],
-            "dev_loss_final": fit["last_dev"],
-            "source_checkpoint": str(exp.checkpoint),
-            "init": conf["init"],
-            "train_durations": str(train_durations),
-        }
+        summary = _summary(fit, exp, conf, train_durations)
         _write_predictor(exp, fit["best_state"], summary, out_dir / "dp_best.pth", refined)
         return summary
+
+
+def _summary(
+    fit: dict[str, Any], exp: Experiment, conf: dict[str, Any], train_durations: str | Path
+) -> dict[str, Any]:
+    """What ``dp_best.pth`` and the refined checkpoint record about the run."""
+    return {
+        "step": fit["best_step"],
+        "final_step": fit["step"],
+        "dev_loss_before": fit["dev_before"],
+        "dev_loss_after": fit["best_loss"],
+        "dev_loss_final": fit["last_dev"],
+        "source_checkpoint": str(exp.checkpoint),
+        "init": conf["init"],
+        "train_durations": str(train_durations),
+    }
 
 
 def _load_set(

@@ -24,46 +24,64 @@ def _fmt(x: Any, digits: int = 3) -> str:
 def _plots(report: dict[str, Any], out_dir: Path) -> dict[str, dict[str, str]]:
     """PNG plots (matplotlib, Agg canvas, no pyplot state); returns {set: {kind: path}}."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    plots: dict[str, dict[str, str]] = {}
 
-    def save(fig: Figure, name: str) -> str:
+    def save(fig: Any, name: str) -> str:
         FigureCanvasAgg(fig)
         path = out_dir / name
         fig.savefig(path, dpi=100, bbox_inches="tight")
         return str(path)
 
+    plots: dict[str, dict[str, str]] = {}
     for s, res in report["sets"].items():
         plots[s] = {}
         mcd = res.get("mcd", {})
         if "per_utt" in mcd:
-            fig = Figure(figsize=(5, 3.5))
-            ax = fig.add_subplot()
-            ax.hist([v["mcd"] for v in mcd["per_utt"].values()], bins=20, color="tab:blue")
-            ax.axvline(mcd["mean"], color="k", ls="--", label=f"mean {mcd['mean']:.2f} dB")
-            ax.set(
-                xlabel="MCD (dB, DTW)", ylabel="utterances", title=f"{s}: mel-cepstral distortion"
-            )
-            ax.legend()
-            plots[s]["mcd"] = save(fig, f"mcd_{s}.png")
+            plots[s]["mcd"] = save(_mcd_histogram(s, mcd), f"mcd_{s}.png")
         dur = res.get("durations", {})
         if "_pairs" in dur:
-            p, r = dur["_pairs"]
-            fig = Figure(figsize=(4.5, 4.5))
-            ax = fig.add_subplot()
-            jitter = np.random.default_rng(0).uniform(-0.2, 0.2, size=(2, len(p)))
-            ax.scatter(r + jitter[0], p + jitter[1], s=4, alpha=0.3)
-            hi = float(max(p.max(), r.max())) + 1
-            ax.plot([0, hi], [0, hi], "k--", lw=1)
-            ax.set(
-                xlabel="MAS duration (frames)",
-                ylabel="predicted duration (frames)",
-                title=f"{s}: durations (r={dur['pearson_r']:.2f})",
-            )
-            plots[s]["durations"] = save(fig, f"durations_{s}.png")
-    # WER bars: one group per set (and per long subset), three systems.
+            plots[s]["durations"] = save(_duration_scatter(s, dur), f"durations_{s}.png")
+    wer = _wer_bars(report)
+    if wer is not None:
+        plots["_all"] = {"wer": save(wer, "wer.png")}
+    return plots
+
+
+def _mcd_histogram(s: str, mcd: dict[str, Any]) -> Any:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.add_subplot()
+    ax.hist([v["mcd"] for v in mcd["per_utt"].values()], bins=20, color="tab:blue")
+    ax.axvline(mcd["mean"], color="k", ls="--", label=f"mean {mcd['mean']:.2f} dB")
+    ax.set(xlabel="MCD (dB, DTW)", ylabel="utterances", title=f"{s}: mel-cepstral distortion")
+    ax.legend()
+    return fig
+
+
+def _duration_scatter(s: str, dur: dict[str, Any]) -> Any:
+    from matplotlib.figure import Figure
+
+    p, r = dur["_pairs"]
+    fig = Figure(figsize=(4.5, 4.5))
+    ax = fig.add_subplot()
+    jitter = np.random.default_rng(0).uniform(-0.2, 0.2, size=(2, len(p)))
+    ax.scatter(r + jitter[0], p + jitter[1], s=4, alpha=0.3)
+    hi = float(max(p.max(), r.max())) + 1
+    ax.plot([0, hi], [0, hi], "k--", lw=1)
+    ax.set(
+        xlabel="MAS duration (frames)",
+        ylabel="predicted duration (frames)",
+        title=f"{s}: durations (r={dur['pearson_r']:.2f})",
+    )
+    return fig
+
+
+def _wer_bars(report: dict[str, Any]) -> Any:
+    """WER bars: one group per set (and per long subset), three systems; None without WER."""
+    from matplotlib.figure import Figure
+
     groups, values = [], {"synth": [], "ref": [], "vocoded_ref": []}
     for s, res in report["sets"].items():
         wer = res.get("wer", {})
@@ -74,19 +92,19 @@ def _plots(report: dict[str, Any], out_dir: Path) -> dict[str, dict[str, str]]:
             groups.append(label)
             for system in values:
                 values[system].append(sub[system]["wer"] if sub.get(system) else np.nan)
-    if groups:
-        fig = Figure(figsize=(1.8 * len(groups) + 2, 3.5))
-        ax = fig.add_subplot()
-        x = np.arange(len(groups))
-        voc = report.get("options", {}).get("vocoder", "vocoder")
-        labels = {"synth": "synthesized", "ref": "reference", "vocoded_ref": f"{voc}(ref mel)"}
-        for k, system in enumerate(values):
-            ax.bar(x + (k - 1) * 0.27, values[system], width=0.27, label=labels[system])
-        ax.set_xticks(x, groups)
-        ax.set(ylabel="WER (pocketsphinx)", title="intelligibility")
-        ax.legend(fontsize=8)
-        plots["_all"] = {"wer": save(fig, "wer.png")}
-    return plots
+    if not groups:
+        return None
+    fig = Figure(figsize=(1.8 * len(groups) + 2, 3.5))
+    ax = fig.add_subplot()
+    x = np.arange(len(groups))
+    voc = report.get("options", {}).get("vocoder", "vocoder")
+    labels = {"synth": "synthesized", "ref": "reference", "vocoded_ref": f"{voc}(ref mel)"}
+    for k, system in enumerate(values):
+        ax.bar(x + (k - 1) * 0.27, values[system], width=0.27, label=labels[system])
+    ax.set_xticks(x, groups)
+    ax.set(ylabel="WER (pocketsphinx)", title="intelligibility")
+    ax.legend(fontsize=8)
+    return fig
 
 
 _METHODS = (
