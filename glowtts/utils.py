@@ -7,20 +7,23 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# Kept here for the modules that still import them from glowtts.utils; the home is data/kaldi.
-from glowtts.data.kaldi import atomic_write_text
-from glowtts.data.kaldi import iter_fields as read_kaldi_lines
-
 if TYPE_CHECKING:  # torch is imported lazily: most mains here run without a model
     import torch
 
 __all__ = [
-    "atomic_write_text",
-    "read_kaldi_lines",
+    "command_parser",
     "read_yaml_mapping",
     "resolve_device",
     "str2bool",
 ]
+
+
+def command_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser of a ``glowtts-*`` main: its name, and its module docstring as the help,
+    line breaks kept."""
+    return argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def str2bool(value: str | bool) -> bool:

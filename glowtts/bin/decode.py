@@ -19,10 +19,11 @@ import kaldiio
 import torch
 from tqdm import tqdm
 
+from ..data.kaldi import atomic_write_text, iter_fields
 from ..synthesis.batch_decode import DECODE_DEFAULTS, batches_by_length, decode_batch
 from ..synthesis.loading import Experiment, load_experiment
 from ..text import intersperse
-from ..utils import atomic_write_text, read_kaldi_lines, read_yaml_mapping, str2bool
+from ..utils import read_yaml_mapping, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -78,21 +79,21 @@ def read_inputs(args: argparse.Namespace, exp: Experiment) -> tuple[list, dict |
     """``[(utt, model input ids)]``, teacher durations ``{utt: [d]}`` and ``{utt: speaker id}``
     (the last two None unless asked for)."""
     items = []
-    for utt, fields in read_kaldi_lines(args.token):
+    for utt, fields in iter_fields(args.token):
         ids = [int(t) for t in fields]
         if not ids:
             sys.exit(f"glowtts-decode: utterance {utt} in {args.token} has no tokens")
         items.append((utt, intersperse(ids) if exp.add_blank else ids))
     teacher = None
     if args.durations:
-        teacher = {u: [int(x) for x in f] for u, f in read_kaldi_lines(args.durations)}
+        teacher = {u: [int(x) for x in f] for u, f in iter_fields(args.durations)}
     spk = None
     if args.utt2spk:
         speakers = exp.speakers()
         if speakers is None:
             sys.exit(f"glowtts-decode: --utt2spk needs {exp.exp_dir}/spk_list.txt (missing)")
         spk_id = {s: i for i, s in enumerate(speakers)}
-        spk = {u: spk_id[f[0]] for u, f in read_kaldi_lines(args.utt2spk)}
+        spk = {u: spk_id[f[0]] for u, f in iter_fields(args.utt2spk)}
     return items, teacher, spk
 
 

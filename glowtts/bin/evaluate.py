@@ -18,15 +18,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from glowtts.utils import str2bool
+from glowtts.utils import command_parser, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="glowtts-evaluate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser("glowtts-evaluate", __doc__)
     p.add_argument("--exp_dir", required=True, help="experiment dir (config.yaml, decode_<set>/)")
     p.add_argument("--sets", default="dev eval", help="space-separated sets to evaluate")
     p.add_argument(

@@ -18,15 +18,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from glowtts.utils import str2bool
+from glowtts.utils import command_parser, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="glowtts-extract-durations",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser("glowtts-extract-durations", __doc__)
     p.add_argument("--exp_dir", required=True, help="experiment dir written by glowtts-train")
     p.add_argument("--data_dir", required=True, help="dump dir: feats.scp, token, utt2num_frames")
     p.add_argument("--out_dir", required=True, help="where durations, info.yaml, plots/ go")

@@ -3,7 +3,7 @@
 Trains or fine-tunes the duration predictor alone (``encoder.proj_w``; the encoder and
 flow stay frozen) on durations from ``glowtts-extract-durations``, with the ``duration:``
 section of ``--config`` (default: the experiment's ``config.yaml``; keys and defaults in
-:mod:`glowtts.durations.extract`). Writes ``<exp_dir>/duration/{train.log,loss.jsonl,config.yaml,
+:mod:`glowtts.durations.predictor`). Writes ``<exp_dir>/duration/{train.log,loss.jsonl,config.yaml,
 dp_best.pth}`` and ``<exp_dir>/checkpoints/refined_dp.pth``: the model with the refined
 predictor swapped in, for ``glowtts-decode --checkpoint``.
 
@@ -20,13 +20,11 @@ import argparse
 import logging
 from pathlib import Path
 
+from glowtts.utils import command_parser
+
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="glowtts-train-duration",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser("glowtts-train-duration", __doc__)
     p.add_argument("--exp_dir", required=True, help="experiment dir written by glowtts-train")
     p.add_argument("--train_dir", required=True, help="dump dir of the training set (token)")
     p.add_argument("--train_durations", required=True, help="durations file of the training set")
@@ -54,11 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     import torch
-    import yaml
 
-    from glowtts.durations.extract import train_duration_predictor
+    from glowtts.durations.predictor import train_duration_predictor
     from glowtts.synthesis.loading import read_exp_config
-    from glowtts.utils import resolve_device
+    from glowtts.utils import read_yaml_mapping, resolve_device
 
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
@@ -66,7 +63,10 @@ def main(argv: list[str] | None = None) -> None:
         path = Path(args.config)
         if not path.is_file():
             raise SystemExit(f"glowtts-train-duration: --config {path} not found")
-        conf = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("duration")
+        try:
+            conf = read_yaml_mapping(path).get("duration")
+        except ValueError as e:
+            raise SystemExit(f"glowtts-train-duration: --config {e}") from None
     else:
         conf = read_exp_config(args.exp_dir).get("duration")
     conf = dict(conf or {})

@@ -48,6 +48,25 @@ def make_spk_list(utt2spk: str | Path) -> list[str]:
     return sorted({v[0] for v in read_fields(utt2spk, n_fields=1).values()})
 
 
+def find_utt2spk(
+    data_dir: str | Path, explicit: str | Path | None = None, option: str = "--utt2spk"
+) -> Path:
+    """``explicit``, else ``<data_dir>/utt2spk``, else ``data/<set>/utt2spk`` beside ``dump/``.
+
+    ``option``: the command-line option the error message tells the user to pass.
+    """
+    if explicit:
+        return Path(explicit)
+    data_dir = Path(data_dir)
+    for cand in (data_dir / "utt2spk", data_dir.parent.parent / "data" / data_dir.name / "utt2spk"):
+        if cand.is_file():
+            return cand
+    raise FileNotFoundError(
+        f"multi-speaker model but no utt2spk for {data_dir} (looked in {data_dir}/utt2spk and "
+        f"data/{data_dir.name}/utt2spk); pass {option}"
+    )
+
+
 class TTSDataset(Dataset):
     """``(tokens, feats[, spk])`` items of one dump dir.
 

@@ -1,12 +1,9 @@
-"""Stage 4: token durations by Monotonic Alignment Search, and the separate duration stage.
+"""Stage 4: token durations by Monotonic Alignment Search (MAS) and their file format.
 
-Two jobs live here:
-
-- :func:`extract_durations` runs a trained Glow-TTS model in eval mode over a dump
-  dir and writes the hard alignment MAS finds, as integer frame counts per token.
-- :func:`train_duration_predictor` trains (or fine-tunes) the duration predictor
-  ``model.encoder.proj_w`` alone on such durations, with the rest of the model
-  frozen, and swaps the result into a checkpoint that ``glowtts-decode`` loads.
+:func:`extract_durations` runs a trained Glow-TTS model in eval mode over a dump
+dir and writes the hard alignment MAS finds, as integer frame counts per token.
+The separate duration-predictor stage that trains on them is
+:mod:`glowtts.durations.predictor`.
 
 Durations format (``exp/<tag>/durations/<set>/``)
 --------------------------------------------------
@@ -53,77 +50,27 @@ per token): they are listed in ``skipped`` and have no line in ``durations``.
 Frame ``j`` covers samples ``[j * hop_length, j * hop_length + win_length)`` of the
 waveform at ``fs`` Hz (feats section of ``config.yaml``), so token ``i`` spans
 ``sum(d[:i]) * hop_length / fs`` to ``sum(d[:i+1]) * hop_length / fs`` seconds.
-
-The ``duration:`` YAML section
-------------------------------
-
-Read by ``glowtts-train-duration`` (from ``--config``, else the experiment's
-``config.yaml``); every key is optional:
-
-.. code-block:: yaml
-
-    duration:
-      max_steps: 2000          # optimizer steps on the duration predictor
-      batch_size: 32           # utterances per batch
-      learning_rate: 1.0e-3    # Adam learning rate (constant)
-      betas: [0.9, 0.98]       # Adam betas
-      eps: 1.0e-9              # Adam epsilon
-      weight_decay: 0.0        # Adam (L2) weight decay
-      grad_clip_value: 5.0     # clip every gradient element to [-v, v]; 0 = off
-      log_interval_steps: 50   # a train-loss line in duration/train.log every N steps
-      eval_interval_steps: 200 # dev loss every N steps (and at the end); best one is kept
-      init: model              # model: fine-tune the trained predictor | scratch: re-initialise it
-      seed: 1234               # torch seed (scratch init, dropout) and batch shuffle
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
-import random
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import yaml
-from torch import nn
 
-from glowtts.data.collate import collate_tts, pad_tokens
-from glowtts.data.dataset import TTSDataset, read_spk_list
+from glowtts.data.collate import collate_tts
+from glowtts.data.dataset import TTSDataset, find_utt2spk, read_spk_list
+from glowtts.data.kaldi import atomic_write_text, iter_fields
 from glowtts.nets import GlowTTS
-from glowtts.nets.commons import sequence_mask
-from glowtts.synthesis.loading import load_experiment
-from glowtts.text.blanks import intersperse, strip_blank_durations
-from glowtts.train.checkpoint import atomic_save
-from glowtts.utils import atomic_write_text, read_kaldi_lines
+from glowtts.synthesis.loading import Experiment, load_experiment
+from glowtts.text.blanks import strip_blank_durations
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DurationConfig:
-    """The ``duration:`` section: one field per key, with its default and meaning."""
-
-    max_steps: int = 2000  # optimizer steps on the duration predictor
-    batch_size: int = 32  # utterances per batch
-    learning_rate: float = 1.0e-3  # Adam learning rate (constant)
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.98])  # Adam betas
-    eps: float = 1.0e-9  # Adam epsilon
-    weight_decay: float = 0.0  # Adam (L2) weight decay
-    grad_clip_value: float = 5.0  # clip every gradient element to [-v, v]; 0 = off
-    log_interval_steps: int = 50  # a train-loss line in duration/train.log every N steps
-    eval_interval_steps: int = 200  # dev loss every N steps (and at the end); best one is kept
-    init: str = "model"  # model: fine-tune the trained predictor | scratch: re-initialise it
-    seed: int = 1234  # torch seed (scratch init, dropout) and batch shuffle
-
-
-DURATION_DEFAULTS: dict[str, Any] = asdict(DurationConfig())
-INIT_MODES = ("model", "scratch")
-DP_PREFIX = "encoder.proj_w."
 
 
 # ----------------------------------------------------------------- file formats
@@ -134,7 +81,7 @@ def read_durations(path: str | Path) -> dict[str, list[int]]:
     negative value or a duplicate utterance.
     """
     out: dict[str, list[int]] = {}
-    for utt, fields in read_kaldi_lines(path):
+    for utt, fields in iter_fields(path):
         if utt in out:
             raise ValueError(f"{path}: duplicate utterance {utt!r}")
         try:
@@ -153,46 +100,6 @@ def write_durations(path: str | Path, durations: dict[str, Sequence[int]]) -> No
         f"{u} {' '.join(str(int(x)) for x in durations[u])}\n" for u in sorted(durations)
     )
     atomic_write_text(path, text)
-
-
-def resolve_duration_config(conf: dict[str, Any] | None) -> dict[str, Any]:
-    """Fill the ``duration`` section's defaults; unknown keys or bad values raise ``ValueError``."""
-    conf = dict(conf or {})
-    unknown = sorted(set(conf) - set(DURATION_DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"duration: unknown key(s) {unknown}; valid keys: {sorted(DURATION_DEFAULTS)}"
-        )
-    out = {**copy.deepcopy(DURATION_DEFAULTS), **conf}
-    for k in ("max_steps", "batch_size", "log_interval_steps", "eval_interval_steps", "seed"):
-        out[k] = int(out[k])
-        if out[k] < 0 or (k == "batch_size" and out[k] < 1):
-            raise ValueError(f"duration.{k} must be {'>= 1' if k == 'batch_size' else '>= 0'}")
-    for k in ("learning_rate", "eps", "weight_decay", "grad_clip_value"):
-        out[k] = float(out[k])
-    if out["learning_rate"] <= 0:
-        raise ValueError("duration.learning_rate must be positive")
-    betas = out["betas"]
-    if not isinstance(betas, (list, tuple)) or len(betas) != 2:
-        raise ValueError(f"duration.betas must be a pair [b1, b2], got {betas!r}")
-    out["betas"] = [float(b) for b in betas]
-    if out["init"] not in INIT_MODES:
-        raise ValueError(f"duration.init must be one of {INIT_MODES}, got {out['init']!r}")
-    return out
-
-
-def find_utt2spk(data_dir: str | Path, explicit: str | Path | None = None) -> Path:
-    """``explicit``, else ``<data_dir>/utt2spk``, else ``data/<set>/utt2spk`` beside ``dump/``."""
-    if explicit:
-        return Path(explicit)
-    data_dir = Path(data_dir)
-    for cand in (data_dir / "utt2spk", data_dir.parent.parent / "data" / data_dir.name / "utt2spk"):
-        if cand.is_file():
-            return cand
-    raise FileNotFoundError(
-        f"multi-speaker model but no utt2spk for {data_dir} (looked in {data_dir}/utt2spk and "
-        f"data/{data_dir.name}/utt2spk); pass --utt2spk"
-    )
 
 
 def _speakers(
@@ -260,48 +167,62 @@ def extract_durations(
     device = torch.device(device)
     out_dir = Path(out_dir)
     exp = load_experiment(exp_dir, checkpoint, device, trainable=True)
-    model, config, ckpt_path, state = exp.model, exp.config, exp.checkpoint, exp.state
     out_dir.mkdir(parents=True, exist_ok=True)
-    add_blank = bool((config.get("text") or {}).get("add_blank", False))
-    u2s, spk_list = _speakers(model, exp_dir, data_dir, utt2spk)
+    u2s, spk_list = _speakers(exp.model, exp_dir, data_dir, utt2spk)
     wanted: list[str] | None = None
     if utt_list is not None:
-        wanted = [u for u, _ in read_kaldi_lines(utt_list)]
-
+        wanted = [u for u, _ in iter_fields(utt_list)]
     durations: dict[str, list[int]] = {}
     skipped: dict[str, str] = {}
     plots: list[tuple[str, np.ndarray, np.ndarray]] = []
     if wanted is None or wanted:
         dataset = TTSDataset(
             data_dir,
-            int(config["n_vocab"]),
-            add_blank=add_blank,
+            int(exp.config["n_vocab"]),
+            add_blank=exp.add_blank,
             utt2spk=u2s,
             spk_list=spk_list,
-            squeeze=model.n_sqz,
+            squeeze=exp.model.n_sqz,
         )
-        index = {u: i for i, u in enumerate(dataset.utt_ids)}
-        keep = sorted(index) if wanted is None else sorted(u for u in set(wanted) if u in index)
-        if wanted is not None:
-            for u in sorted(set(wanted) - set(index)):
-                skipped[u] = (
-                    "not usable in the dump dir (no feats/token, or fewer frames than tokens)"
-                )
-        else:
-            for u in _all_utts(Path(data_dir)) - set(index):
-                skipped[u] = (
-                    "not usable in the dump dir (no feats/token, or fewer frames than tokens)"
-                )
-        plot_utts = set(keep[: max(0, n_plots)])
-        idx = [index[u] for u in keep]
-        batches = _batches_by_frames([dataset.feat_lengths[i] for i in idx], batch_size)
-        try:
-            from tqdm import tqdm
+        keep, skipped = _select(dataset, Path(data_dir), wanted)
+        durations, plots = _align(
+            exp.model, dataset, keep, device, batch_size, set(keep[: max(0, n_plots)]), progress
+        )
+    _write_outputs(exp, out_dir, durations, skipped, plots)
+    logger.info("aligned %d utterances with %s -> %s", len(durations), exp.checkpoint, out_dir)
+    return {"n_utts": len(durations), "n_skipped": len(skipped), "checkpoint": str(exp.checkpoint)}
 
-            bar = tqdm(total=len(idx), desc="MAS", unit="utt", disable=not progress)
-        except ImportError:  # pragma: no cover - tqdm is a dependency
-            bar = None
-        for b in batches:
+
+def _select(
+    dataset: TTSDataset, data_dir: Path, wanted: list[str] | None
+) -> tuple[list[str], dict[str, str]]:
+    """The utterances to align (sorted) and the unusable ones with the reason."""
+    index = set(dataset.utt_ids)
+    asked = _all_utts(data_dir) if wanted is None else set(wanted)
+    why = "not usable in the dump dir (no feats/token, or fewer frames than tokens)"
+    skipped = {u: why for u in sorted(asked - index)}
+    keep = sorted(index) if wanted is None else sorted(asked & index)
+    return keep, skipped
+
+
+def _align(
+    model: GlowTTS,
+    dataset: TTSDataset,
+    keep: list[str],
+    device: torch.device,
+    batch_size: int,
+    plot_utts: set[str],
+    progress: bool,
+) -> tuple[dict[str, list[int]], list[tuple[str, np.ndarray, np.ndarray]]]:
+    """MAS durations of the ``keep`` utterances, and the mel/alignment of ``plot_utts``."""
+    from tqdm import tqdm
+
+    index = {u: i for i, u in enumerate(dataset.utt_ids)}
+    idx = [index[u] for u in keep]
+    durations: dict[str, list[int]] = {}
+    plots: list[tuple[str, np.ndarray, np.ndarray]] = []
+    with tqdm(total=len(idx), desc="MAS", unit="utt", disable=not progress) as bar:
+        for b in _batches_by_frames([dataset.feat_lengths[i] for i in idx], batch_size):
             items = [dataset[idx[j]] for j in b]
             batch = collate_tts(items)
             res = mas_durations(model, batch, device)
@@ -315,34 +236,41 @@ def extract_durations(
                 if utt in plot_utts:
                     mel = items[k]["feats"][:n_frm].numpy()
                     plots.append((utt, mel, res["path"][k, :n_tok, :n_frm].numpy()))
-            if bar is not None:
-                bar.update(len(b))
-        if bar is not None:
-            bar.close()
+            bar.update(len(b))
+    return durations, plots
 
+
+def _write_outputs(
+    exp: Experiment,
+    out_dir: Path,
+    durations: dict[str, list[int]],
+    skipped: dict[str, str],
+    plots: list[tuple[str, np.ndarray, np.ndarray]],
+) -> None:
+    """``durations``, ``durations.per_token``, ``skipped``, ``info.yaml`` and the plots."""
     write_durations(out_dir / "durations", durations)
     per_token = (
         {u: strip_blank_durations(d, "merge") for u, d in durations.items()}
-        if add_blank
+        if exp.add_blank
         else durations
     )
     write_durations(out_dir / "durations.per_token", per_token)
     atomic_write_text(
         out_dir / "skipped", "".join(f"{u} {r}\n" for u, r in sorted(skipped.items()))
     )
-    feats_conf = config.get("feats") or {}
+    feats_conf = exp.config.get("feats") or {}
     hop, fs = feats_conf.get("hop_length"), feats_conf.get("fs")
     info = {
         "format": "utt d1 ... dN: integer frames per model input token, summing to the "
         "utterance's frame count rounded down to a multiple of squeeze",
-        "add_blank": add_blank,
+        "add_blank": exp.add_blank,
         "blank_id": 0,
-        "squeeze": int(model.n_sqz),
+        "squeeze": int(exp.model.n_sqz),
         "hop_length": hop,
         "fs": fs,
         "frame_shift_s": (float(hop) / float(fs)) if hop and fs else None,
-        "checkpoint": str(ckpt_path),
-        "step": int(state.get("step") or 0),
+        "checkpoint": str(exp.checkpoint),
+        "step": int(exp.state.get("step") or 0),
     }
     atomic_write_text(out_dir / "info.yaml", yaml.safe_dump(info, sort_keys=False))
     if plots:
@@ -358,375 +286,11 @@ def extract_durations(
             out_dir / "skipped",
             ", ".join(sorted(skipped)[:5]),
         )
-    logger.info("aligned %d utterances with %s -> %s", len(durations), ckpt_path, out_dir)
-    return {"n_utts": len(durations), "n_skipped": len(skipped), "checkpoint": str(ckpt_path)}
 
 
 def _all_utts(data_dir: Path) -> set[str]:
     utts: set[str] = set()
     for name in ("feats.scp", "token"):
         if (data_dir / name).is_file():
-            utts |= {u for u, _ in read_kaldi_lines(data_dir / name)}
+            utts |= {u for u, _ in iter_fields(data_dir / name)}
     return utts
-
-
-# ------------------------------------------------------- duration predictor stage
-@dataclass
-class DurationItem:
-    """One utterance for duration training: model input ids (with blanks) and targets."""
-
-    utt: str
-    tokens: list[int]
-    durations: list[int]
-    spk: int | None = None
-
-
-def load_duration_items(
-    data_dir: str | Path,
-    durations_path: str | Path,
-    *,
-    add_blank: bool,
-    n_vocab: int,
-    utt2spk: str | Path | None = None,
-    spk_list: Sequence[str] | None = None,
-) -> list[DurationItem]:
-    """Pair ``<data_dir>/token`` with a durations file (utterances in both, sorted).
-
-    Raises ``ValueError`` when an utterance's duration count is not its model token
-    count (e.g. durations extracted with another ``add_blank`` setting).
-    """
-    tok_file = Path(data_dir) / "token"
-    if not tok_file.is_file():
-        raise FileNotFoundError(f"{tok_file} not found: run stage 2 for this set first")
-    if not Path(durations_path).is_file():
-        raise FileNotFoundError(
-            f"{durations_path} not found: extract durations first (glowtts-extract-durations)"
-        )
-    durs = read_durations(durations_path)
-    spk_of: dict[str, int] = {}
-    if utt2spk is not None:
-        if spk_list is None:
-            raise ValueError("utt2spk given without a speaker list")
-        spk2id = {s: i for i, s in enumerate(spk_list)}
-        for u, f in read_kaldi_lines(utt2spk):
-            if f and f[0] in spk2id:
-                spk_of[u] = spk2id[f[0]]
-    items: list[DurationItem] = []
-    missing = 0
-    for utt, fields in read_kaldi_lines(tok_file):
-        if utt not in durs or (utt2spk is not None and utt not in spk_of):
-            missing += 1
-            continue
-        ids = [int(x) for x in fields]
-        if not ids:
-            continue
-        if any(i < 0 or i >= n_vocab for i in ids):
-            raise ValueError(f"{tok_file}: utterance {utt} has a token id outside [0, {n_vocab})")
-        if add_blank:
-            ids = intersperse(ids)
-        d = durs[utt]
-        if len(d) != len(ids):
-            raise ValueError(
-                f"{durations_path}: utterance {utt} has {len(d)} durations for {len(ids)} model "
-                f"tokens (add_blank={add_blank}); were they extracted with this experiment?"
-            )
-        items.append(DurationItem(utt, ids, d, spk_of.get(utt)))
-    if missing:
-        logger.warning(
-            "%s: %d utterance(s) have no durations%s and are not used",
-            tok_file,
-            missing,
-            " or speaker" if utt2spk is not None else "",
-        )
-    if not items:
-        raise ValueError(f"no utterance of {tok_file} has durations in {durations_path}")
-    return sorted(items, key=lambda it: it.utt)
-
-
-def collate_durations(items: Sequence[DurationItem]) -> dict[str, Any]:
-    """``tokens`` ``(B, T)`` long, ``token_lengths`` ``(B,)``, ``durations`` ``(B, T)`` float
-    (0-padded), ``spk`` ``(B,)`` or None."""
-    tokens, lengths = pad_tokens([it.tokens for it in items])
-    durs = torch.zeros(tokens.shape, dtype=torch.float32)
-    for i, it in enumerate(items):
-        durs[i, : len(it.durations)] = torch.tensor(it.durations, dtype=torch.float32)
-    spk = None
-    if items[0].spk is not None:
-        spk = torch.tensor([it.spk for it in items], dtype=torch.long)
-    return {"tokens": tokens, "token_lengths": lengths, "durations": durs, "spk": spk}
-
-
-def predictor_inputs(
-    model: GlowTTS,
-    tokens: torch.Tensor,
-    token_lengths: torch.Tensor,
-    spk: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The duration predictor's input: the detached encoder output (with the speaker vector
-    concatenated for a multi-speaker model) ``(B, C, T_text)`` and the mask ``(B, 1, T_text)``.
-
-    The encoder runs under ``no_grad`` in its current mode; the input is captured with a
-    forward pre-hook on ``encoder.proj_w`` so the encoder code is used unchanged.
-    """
-    captured: dict[str, torch.Tensor] = {}
-
-    def hook(_mod: nn.Module, args: tuple) -> None:
-        captured["x"], captured["mask"] = args[0], args[1]
-
-    handle = model.encoder.proj_w.register_forward_pre_hook(hook)
-    try:
-        with torch.no_grad():
-            g = model._speaker(spk)
-            mask = sequence_mask(token_lengths, tokens.shape[1]).unsqueeze(1).float()
-            model.encoder(tokens, mask, g)
-    finally:
-        handle.remove()
-    return captured["x"].detach(), captured["mask"].detach()
-
-
-def duration_loss_terms(
-    log_w: torch.Tensor, durations: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sum of squared log-duration errors and the token count, as in ``GlowTTS.forward``.
-
-    Args:
-        log_w: ``(B, T_text)`` predicted log-durations; durations ``(B, T_text)``; mask
-            ``(B, T_text)`` float.
-
-    Returns:
-        ``(sum of (log_w - log(d + 1e-8))^2 over valid tokens, number of valid tokens)``;
-        their ratio is the model's ``dur_loss``.
-    """
-    target = torch.log(durations + 1e-8) * mask
-    return ((log_w - target) ** 2 * mask).sum(), mask.sum()
-
-
-def _dp_loss(model: GlowTTS, batch: dict[str, Any], device: torch.device) -> tuple:
-    tokens = batch["tokens"].to(device)
-    lengths = batch["token_lengths"].to(device)
-    spk = batch["spk"].to(device) if batch["spk"] is not None else None
-    x, mask = predictor_inputs(model, tokens, lengths, spk)
-    log_w = model.encoder.proj_w(x, mask).float().squeeze(1)
-    return duration_loss_terms(log_w, batch["durations"].to(device), mask.squeeze(1))
-
-
-@torch.no_grad()
-def evaluate_duration_loss(
-    model: GlowTTS, items: Sequence[DurationItem], device: torch.device, batch_size: int = 32
-) -> float:
-    """Token-weighted mean duration loss of the predictor over ``items`` (eval mode)."""
-    dp = model.encoder.proj_w
-    was = dp.training
-    dp.eval()
-    try:
-        total, count = 0.0, 0.0
-        for i in range(0, len(items), batch_size):
-            s, n = _dp_loss(model, collate_durations(items[i : i + batch_size]), device)
-            total, count = total + float(s), count + float(n)
-    finally:
-        dp.train(was)
-    return total / max(count, 1.0)
-
-
-def _cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
-    """A CPU copy of a state dict (checkpoints load on any machine)."""
-    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
-
-
-def _reset_predictor(dp: nn.Module) -> None:
-    for m in dp.modules():
-        if isinstance(m, nn.Conv1d):
-            m.reset_parameters()
-        elif hasattr(m, "gamma") and hasattr(m, "beta"):  # channel LayerNorm
-            nn.init.ones_(m.gamma)
-            nn.init.zeros_(m.beta)
-
-
-def _batches(items: list[DurationItem], batch_size: int, rng: random.Random) -> Iterator[list]:
-    order = list(range(len(items)))
-    rng.shuffle(order)
-    for i in range(0, len(order), batch_size):
-        yield [items[j] for j in order[i : i + batch_size]]
-
-
-def train_duration_predictor(
-    exp_dir: str | Path,
-    train_dir: str | Path,
-    train_durations: str | Path,
-    *,
-    dev_dir: str | Path | None = None,
-    dev_durations: str | Path | None = None,
-    conf: dict[str, Any] | None = None,
-    checkpoint: str | Path | None = None,
-    device: str | torch.device = "cpu",
-    out_dir: str | Path | None = None,
-    refined_checkpoint: str | Path | None = None,
-    train_utt2spk: str | Path | None = None,
-    dev_utt2spk: str | Path | None = None,
-) -> dict[str, Any]:
-    """Train ``encoder.proj_w`` alone on MAS durations; everything else stays frozen.
-
-    Loss: the model's duration loss (MSE of ``log(d + 1e-8)``, masked, per token). The
-    dev loss is measured before training, every ``eval_interval_steps`` and at the end;
-    the best predictor (lowest dev loss, the initial one included; the last one without
-    a dev set) is kept.
-
-    Writes into ``out_dir`` (default ``exp_dir/duration``): ``train.log``, ``loss.jsonl``,
-    ``config.yaml`` (the resolved ``duration`` section) and ``dp_best.pth``
-    (``{"proj_w": state_dict, "step", "dev_loss_before", "dev_loss_after", ...}``); and
-    ``refined_checkpoint`` (default ``exp_dir/checkpoints/refined_dp.pth``): the source
-    checkpoint's model weights with the predictor swapped in, ``{"model", "step",
-    "refined_dp"}``, loadable by ``glowtts-decode --checkpoint``.
-
-    Returns the summary stored in ``dp_best.pth`` (without the weights).
-    """
-    conf = resolve_duration_config(conf)
-    device = torch.device(device)
-    exp_dir = Path(exp_dir)
-    out_dir = Path(out_dir) if out_dir else exp_dir / "duration"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    refined = (
-        Path(refined_checkpoint)
-        if refined_checkpoint
-        else exp_dir / "checkpoints" / "refined_dp.pth"
-    )
-
-    flog = logging.FileHandler(out_dir / "train.log", mode="w", encoding="utf-8")
-    flog.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger.addHandler(flog)
-    old_level = logger.level
-    logger.setLevel(logging.INFO)  # train.log gets the INFO lines whatever the root level
-    try:
-        return _train_dp(
-            exp_dir, train_dir, train_durations, dev_dir, dev_durations, conf, checkpoint,
-            device, out_dir, refined, train_utt2spk, dev_utt2spk,
-        )  # fmt: skip
-    finally:
-        logger.removeHandler(flog)
-        logger.setLevel(old_level)
-        flog.close()
-
-
-def _train_dp(
-    exp_dir: Path,
-    train_dir: str | Path,
-    train_durations: str | Path,
-    dev_dir: str | Path | None,
-    dev_durations: str | Path | None,
-    conf: dict[str, Any],
-    checkpoint: str | Path | None,
-    device: torch.device,
-    out_dir: Path,
-    refined: Path,
-    train_utt2spk: str | Path | None,
-    dev_utt2spk: str | Path | None,
-) -> dict[str, Any]:
-    torch.manual_seed(conf["seed"])
-    exp = load_experiment(exp_dir, checkpoint, device, trainable=True)
-    model, config, ckpt_path, state = exp.model, exp.config, exp.checkpoint, exp.state
-    add_blank = bool((config.get("text") or {}).get("add_blank", False))
-    n_vocab = int(config["n_vocab"])
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump({"duration": conf}, sort_keys=False))
-
-    u2s, spk_list = _speakers(model, exp_dir, train_dir, train_utt2spk)
-    kw = {"add_blank": add_blank, "n_vocab": n_vocab, "spk_list": spk_list}
-    train_items = load_duration_items(train_dir, train_durations, utt2spk=u2s, **kw)
-    dev_items: list[DurationItem] = []
-    if (dev_dir is None) != (dev_durations is None):
-        raise ValueError("give both --dev_dir and --dev_durations, or neither")
-    if dev_dir is not None:
-        u2s_dev, _ = _speakers(model, exp_dir, dev_dir, dev_utt2spk)
-        dev_items = load_duration_items(dev_dir, dev_durations, utt2spk=u2s_dev, **kw)
-
-    dp = model.encoder.proj_w
-    model.requires_grad_(False)
-    model.eval()  # the encoder runs deterministically, as at inference
-    if conf["init"] == "scratch":
-        _reset_predictor(dp)
-    dp.requires_grad_(True)
-    dp.train()
-    n_params = sum(p.numel() for p in dp.parameters())
-    logger.info(
-        "duration predictor (%d parameters, init=%s) from %s; %d train / %d dev utterances; "
-        "device %s",
-        n_params, conf["init"], ckpt_path, len(train_items), len(dev_items), device,
-    )  # fmt: skip
-    opt = torch.optim.Adam(
-        dp.parameters(),
-        lr=conf["learning_rate"],
-        betas=tuple(conf["betas"]),
-        eps=conf["eps"],
-        weight_decay=conf["weight_decay"],
-    )
-    loss_log = out_dir / "loss.jsonl"
-    loss_log.write_text("", encoding="utf-8")
-
-    def record(rec: dict[str, Any]) -> None:
-        with open(loss_log, "a", encoding="utf-8") as f:
-            f.write(json.dumps(rec) + "\n")
-
-    def dev_eval(step: int) -> float | None:
-        if not dev_items:
-            return None
-        loss = evaluate_duration_loss(model, dev_items, device, conf["batch_size"])
-        logger.info("dev at step %d: dur_loss %.4f per token", step, loss)
-        record({"split": "dev", "step": step, "dur_loss": loss})
-        return loss
-
-    dev_before = dev_eval(0)
-    best = {"step": 0, "loss": dev_before, "state": _cpu_state(dp)}
-    rng = random.Random(conf["seed"])
-    step, acc, acc_n = 0, 0.0, 0.0
-    last_dev = dev_before
-    while step < conf["max_steps"]:
-        for items in _batches(train_items, conf["batch_size"], rng):
-            s, n = _dp_loss(model, collate_durations(items), device)
-            loss = s / n
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if conf["grad_clip_value"] > 0:
-                torch.nn.utils.clip_grad_value_(dp.parameters(), conf["grad_clip_value"])
-            opt.step()
-            step += 1
-            acc, acc_n = acc + float(s.detach()), acc_n + float(n)
-            if conf["log_interval_steps"] and step % conf["log_interval_steps"] == 0:
-                logger.info("step %d: train dur_loss %.4f per token", step, acc / acc_n)
-                record({"split": "train", "step": step, "dur_loss": acc / acc_n})
-                acc, acc_n = 0.0, 0.0
-            evaluate_now = step == conf["max_steps"] or (
-                conf["eval_interval_steps"] and step % conf["eval_interval_steps"] == 0
-            )
-            if evaluate_now:
-                last_dev = dev_eval(step)
-                if last_dev is not None and last_dev < best["loss"]:
-                    best = {"step": step, "loss": last_dev, "state": _cpu_state(dp)}
-            if step >= conf["max_steps"]:
-                break
-    if not dev_items:
-        best = {"step": step, "loss": None, "state": _cpu_state(dp)}
-
-    summary = {
-        "step": best["step"],
-        "final_step": step,
-        "dev_loss_before": dev_before,
-        "dev_loss_after": best["loss"],
-        "dev_loss_final": last_dev,
-        "source_checkpoint": str(ckpt_path),
-        "init": conf["init"],
-        "train_durations": str(train_durations),
-    }
-    atomic_save({"proj_w": best["state"], **summary}, out_dir / "dp_best.pth")
-    model_sd = dict(state["model"] if "model" in state else state)
-    for k, v in best["state"].items():
-        if DP_PREFIX + k not in model_sd:
-            raise KeyError(f"{ckpt_path} has no {DP_PREFIX + k}: not a Glow-TTS checkpoint?")
-        model_sd[DP_PREFIX + k] = v.detach().cpu()
-    src_step = state.get("step", 0)
-    atomic_save({"model": model_sd, "step": src_step, "refined_dp": summary}, refined)
-    if dev_before is not None:
-        logger.info(
-            "duration predictor: dev dur_loss %.4f before -> %.4f after (best at step %d of %d)",
-            dev_before, best["loss"], best["step"], step,
-        )  # fmt: skip
-    logger.info("wrote %s and %s", out_dir / "dp_best.pth", refined)
-    return summary

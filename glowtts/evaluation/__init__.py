@@ -3,7 +3,10 @@
 - :mod:`glowtts.evaluation.mcd`: mel-cepstral distortion of two log-mels, DTW.
 - :mod:`glowtts.evaluation.asr`: offline ASR (pocketsphinx, 16 kHz) and WER (jiwer);
   needs the ``eval`` extra.
-- :mod:`glowtts.evaluation.report`: ``report.json`` / ``report.md`` / plots of an experiment.
+- :mod:`glowtts.evaluation.metrics`: the per-set metrics of the report.
+- :mod:`glowtts.evaluation.driver`: :func:`~glowtts.evaluation.driver.evaluate`, the stage driver.
+- :mod:`glowtts.evaluation.render`: ``report.json`` / ``report.md`` / plots of an experiment.
+- :mod:`glowtts.evaluation.report`: the names above in one place (``evaluate``, ``write_report``).
 """
 
 from glowtts.evaluation.mcd import MCDResult, dtw, logmel_to_mcep, mel_cepstral_distortion

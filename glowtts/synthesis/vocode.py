@@ -17,8 +17,8 @@ from tqdm import tqdm
 
 from glowtts.audio.features import MelConfig
 from glowtts.audio.io import save_wav
+from glowtts.data.kaldi import atomic_write_text
 from glowtts.registry import build_vocoder
-from glowtts.utils import atomic_write_text
 
 __all__ = ["read_mels", "vocode_scp"]
 

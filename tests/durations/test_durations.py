@@ -22,10 +22,10 @@ from glowtts.bin import train_duration as train_bin
 from glowtts.data.collate import collate_tts
 from glowtts.data.datadir import split_scp
 from glowtts.data.dataset import TTSDataset
-from glowtts.durations.extract import (
+from glowtts.durations.extract import read_durations
+from glowtts.durations.predictor import (
     evaluate_duration_loss,
     load_duration_items,
-    read_durations,
     resolve_duration_config,
 )
 from glowtts.nets import build_model
@@ -35,6 +35,16 @@ from glowtts.text import strip_blank_durations
 N_MELS = 8
 N_VOCAB = 10
 TINY_MODEL = tinytts.tiny_model(n_mels=N_MELS)
+
+
+def _train_duration(exp: Path, conf: Path, dump: Path, *extra: str) -> None:
+    """glowtts-train-duration on CPU with ``conf`` over the train set's stage-4 durations."""
+    d = exp / "durations"
+    train_bin.main(
+        ["--exp_dir", str(exp), "--config", str(conf), "--device", "cpu",
+         "--train_dir", str(dump / "train"), "--train_durations", str(d / "train" / "durations"),
+         *extra]
+    )  # fmt: skip
 
 
 def _write_set(d: Path, n_utts: int, seed: int, prefix: str, n_speakers: int = 0) -> None:
@@ -209,24 +219,8 @@ def test_train_duration_lowers_dev_loss(exp_setup, tmp_path):
         )
     )
     d = exp / "durations"
-    train_bin.main(
-        [
-            "--exp_dir",
-            str(exp),
-            "--config",
-            str(conf),
-            "--device",
-            "cpu",
-            "--train_dir",
-            str(dump / "train"),
-            "--train_durations",
-            str(d / "train" / "durations"),
-            "--dev_dir",
-            str(dump / "dev"),
-            "--dev_durations",
-            str(d / "dev" / "durations"),
-        ]  # fmt: skip
-    )
+    _train_duration(exp, conf, dump, "--dev_dir", str(dump / "dev"), "--dev_durations",
+                    str(d / "dev" / "durations"))  # fmt: skip
     best = torch.load(exp / "duration" / "dp_best.pth", weights_only=True)
     assert best["dev_loss_after"] < 0.8 * best["dev_loss_before"]
     assert best["step"] > 0
@@ -283,27 +277,10 @@ def test_train_duration_lowers_dev_loss(exp_setup, tmp_path):
 
 def test_scratch_init_and_no_dev(exp_setup, tmp_path):
     add_blank, exp, dump = exp_setup
-    d = exp / "durations"
     conf = tmp_path / "c.yaml"
     conf.write_text(yaml.safe_dump({"duration": {"init": "scratch", "max_steps": 0}}))
-    train_bin.main(
-        [
-            "--exp_dir",
-            str(exp),
-            "--config",
-            str(conf),
-            "--device",
-            "cpu",
-            "--train_dir",
-            str(dump / "train"),
-            "--train_durations",
-            str(d / "train" / "durations"),
-            "--out_dir",
-            str(tmp_path / "dp"),
-            "--refined_checkpoint",
-            str(tmp_path / "r.pth"),
-        ]  # fmt: skip
-    )
+    _train_duration(exp, conf, dump, "--out_dir", str(tmp_path / "dp"), "--refined_checkpoint",
+                    str(tmp_path / "r.pth"))  # fmt: skip
     best = torch.load(tmp_path / "dp" / "dp_best.pth", weights_only=True)
     assert best["step"] == 0 and best["dev_loss_before"] is None
     orig = load_experiment(exp, trainable=True).state

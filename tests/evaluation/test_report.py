@@ -20,6 +20,7 @@ import yaml
 from glowtts.audio.features import MelConfig, logmel
 from glowtts.audio.io import load_wav
 from glowtts.bin.evaluate import main as evaluate_main
+from glowtts.data.kaldi import DataDirError
 from glowtts.evaluation.report import EvalOptions, MissingInputError, evaluate, write_report
 from glowtts.nets import build_model
 
@@ -206,3 +207,21 @@ def test_text_only_set_gets_synthesized_wer_only(recipe, tmp_path):
     assert res["wer"]["all"]["ref"] is None and res["wer"]["all"]["vocoded_ref"] is None
     _, md_path = write_report(report, root / "exp" / "tiny")
     assert "n/a (no reference audio)" in md_path.read_text()
+
+
+def test_stage4_durations_are_read_and_feats_pipes_refused(recipe, tmp_path):
+    """The stage-4 file is the MAS source even with the NLL pass on; a decoded feats.scp
+    entry that is a command is refused, naming the file, not run."""
+    shutil.copytree(recipe, tmp_path / "r")
+    root = tmp_path / "r"
+    kw = dict(data_dir=root / "data", dump_dir=root / "dump")
+    report = evaluate(root / "exp" / "tiny", ["eval"], opts=_opts(asr=False), **kw)
+    stage4 = root / "exp" / "tiny" / "durations" / "eval" / "durations"
+    assert report["sets"]["eval"]["durations"]["source"] == str(stage4)
+    assert report["sets"]["eval"]["durations"]["mae_frames"] == 0.0
+
+    scp = root / "exp" / "tiny" / "decode_eval" / "feats.scp"
+    first = scp.read_text().splitlines()[0].split()[0]
+    scp.write_text(f"{first} cat /dev/null |\n")
+    with pytest.raises(DataDirError, match="feats.scp"):
+        evaluate(root / "exp" / "tiny", ["eval"], opts=_opts(asr=False, nll=False), **kw)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from glowtts.audio.features import MelConfig
-from glowtts.durations import extract as durations_extract
+from glowtts.durations import predictor as durations_predictor
 from glowtts.nets.glow_tts import MODEL_DEFAULTS
 from glowtts.synthesis.synthesizer import DECODE_DEFAULTS
 from glowtts.text.frontend import DEFAULTS as TEXT_DEFAULTS
@@ -32,7 +32,7 @@ SOURCES = {
     "text": TEXT_DEFAULTS,
     "model": MODEL_DEFAULTS,
     "train": TRAIN_DEFAULTS,
-    "duration": durations_extract.DURATION_DEFAULTS,
+    "duration": durations_predictor.DURATION_DEFAULTS,
     "decode": DECODE_DEFAULTS,
 }
 # "default VALUE" in a comment; "(official default)" or "none | default | ..." name no value
@@ -122,7 +122,7 @@ def test_reference_states_deviating_defaults():
 
 def test_duration_docstring_block_matches():
     """The ``duration:`` YAML block in the durations module's docstring shows the defaults."""
-    doc = durations_extract.__doc__
+    doc = durations_predictor.__doc__
     block = doc[doc.index("    duration:\n") :]
     shown = {}
     for section, key, value, _, _ in _keyed_lines(
@@ -130,6 +130,6 @@ def test_duration_docstring_block_matches():
     ):
         if section == "duration":
             shown[key] = yaml.safe_load(value)
-    assert set(shown) == set(durations_extract.DURATION_DEFAULTS)
+    assert set(shown) == set(durations_predictor.DURATION_DEFAULTS)
     for key, value in shown.items():
-        assert _same(value, durations_extract.DURATION_DEFAULTS[key]), key
+        assert _same(value, durations_predictor.DURATION_DEFAULTS[key]), key
