@@ -8,11 +8,17 @@ holds no record the resumed run writes again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from glowtts.audio.features import MelConfig
+from glowtts.data.dataset import read_spk_list, read_token_list
+from glowtts.nets.glow_tts import MODEL_DEFAULTS
+from glowtts.text.frontend import resolve_conf as resolve_text_conf
 from glowtts.train import checkpoint as ckpt
 from glowtts.train.distributed import DistInfo
 from glowtts.train.logs import LossLog
@@ -30,15 +36,32 @@ def move_aside_checkpoints(ckpt_dir: Path) -> Path | None:
     return aside
 
 
+@dataclasses.dataclass(frozen=True)
+class Opened:
+    """What :func:`open_run` returned, for a trainer whose caller opened the run itself
+    (``glowtts-train`` checks the checkpoint before it writes the experiment files)."""
+
+    found: tuple[Path, dict[str, Any]] | None
+
+
 def open_run(
-    ckpt_dir: Path, loss_log: LossLog, *, resume: bool, is_main: bool
+    ckpt_dir: Path,
+    loss_log: LossLog,
+    *,
+    resume: bool,
+    is_main: bool,
+    check: Callable[[Path, dict[str, Any]], None] | None = None,
 ) -> tuple[Path, dict[str, Any]] | None:
     """The ``(path, state)`` to resume from, or None to train from scratch.
 
-    ``resume`` False: rank 0 moves old checkpoints aside and removes the loss log.
+    ``check(path, state)`` raises when the checkpoint cannot continue this run; it runs
+    before anything is changed on disk. ``resume`` False: rank 0 moves old checkpoints
+    aside and removes the loss log.
     """
     found = ckpt.find_latest_valid(ckpt_dir) if resume else None
     if found is not None:
+        if check is not None:
+            check(*found)
         return found
     if is_main and resume:
         logger.info("no checkpoint in %s: training from scratch", ckpt_dir)
@@ -65,3 +88,92 @@ def resumed_rng(state: dict[str, Any], info: DistInfo) -> dict[str, Any] | None:
 def trim_loss_log(loss_log: LossLog, step: int, last_dev_step: int) -> None:
     """Drop the loss-log records after the resumed checkpoint (rank 0; others no-op)."""
     loss_log.truncate(step, last_dev_step)
+
+
+# ---------------------------------------------------------------- compatibility
+# what a checkpoint's ``meta`` holds (see glowtts.train.setup.run_training)
+META_KEYS = ("model_conf", "n_vocab", "text", "feats")
+
+
+def _resolved(key: str, value: Any) -> Any:
+    """A meta entry with its defaults filled in, so that spelling out a default is no change."""
+    try:
+        if key == "model_conf":
+            return {**MODEL_DEFAULTS, **(value or {})}
+        if key == "text":
+            out = resolve_text_conf(value)
+            out.pop("token_list", None)  # a path, not behaviour
+            return out
+        if key == "feats":
+            return MelConfig.from_dict(value).to_dict()
+    except (TypeError, ValueError):
+        pass  # an invalid section is compared as written
+    return value
+
+
+def _section_name(key: str) -> str:
+    return "model" if key == "model_conf" else key
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``["model.hidden_channels: 16 -> 32", ...]``: where two checkpoint ``meta`` dicts
+    (:data:`META_KEYS`) disagree in a way that changes the model or its inputs. A key
+    missing from either side (an older checkpoint) is not compared."""
+    diffs = []
+    for key in META_KEYS:
+        if key not in old or key not in new:
+            continue
+        a, b = _resolved(key, old[key]), _resolved(key, new[key])
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                if a.get(k) != b.get(k):
+                    diffs.append(f"{_section_name(key)}.{k}: {a.get(k)!r} -> {b.get(k)!r}")
+        elif a != b:
+            diffs.append(f"{_section_name(key)}: {a!r} -> {b!r}")
+    return diffs
+
+
+def _list_differences(what: str, old: list[str], new: list[str]) -> list[str]:
+    if old == new:
+        return []
+    gone = [t for t in old if t not in set(new)]
+    added = [t for t in new if t not in set(old)]
+    detail = []
+    if gone:
+        detail.append(f"missing {gone[:10]}")
+    if added:
+        detail.append(f"new {added[:10]}")
+    if not detail:
+        detail.append("same entries in another order")
+    return [f"{what}: {len(old)} -> {len(new)} entries ({', '.join(detail)})"]
+
+
+def check_resumable(
+    path: Path,
+    state: dict[str, Any],
+    *,
+    meta: dict[str, Any],
+    exp_dir: Path,
+    tokens: list[str],
+    speakers: list[str] | None,
+) -> None:
+    """Raise ``ValueError`` when the checkpoint ``path`` was trained with another model,
+    front-end, feature, token-list or speaker configuration than this run's ``meta``,
+    ``tokens`` and ``speakers``; names the keys and the ways forward."""
+    diffs = config_differences(state.get("meta") or {}, meta)
+    old_tokens = exp_dir / "tokens.txt"
+    if old_tokens.is_file():
+        diffs += _list_differences("token list", read_token_list(old_tokens), tokens)
+    old_spk = exp_dir / "spk_list.txt"
+    if old_spk.is_file() and speakers is not None:
+        diffs += _list_differences("speaker list", read_spk_list(old_spk), speakers)
+    if not diffs:
+        return
+    raise ValueError(
+        f"cannot resume {exp_dir} from {path}: the configuration changed since that "
+        f"checkpoint was written ({'; '.join(diffs)}). Nothing was changed in {exp_dir}. "
+        "To continue this experiment, go back to its config (its config.yaml); to train "
+        "the new config from scratch, give it a new --exp_dir (recipes: another --tag); "
+        f"to start the new config from this model's weights, fine-tune: "
+        f"--init_from {exp_dir} with a new --exp_dir"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import platform
@@ -19,8 +20,11 @@ from glowtts import __version__
 from glowtts.data.dataset import TTSDataset, make_spk_list, read_spk_list, read_token_list
 from glowtts.nets.glow_tts import MODEL_DEFAULTS
 from glowtts.text import Frontend
+from glowtts.text.token_list import SPACE
 from glowtts.train.config import resolve_train_config
 from glowtts.train.distributed import cleanup_distributed, setup_distributed
+from glowtts.train.logs import LossLog, training_logging
+from glowtts.train.resume import Opened, check_resumable, open_run
 from glowtts.train.trainer import Trainer
 
 logger = logging.getLogger("glowtts.train")
@@ -43,6 +47,11 @@ def load_config(path: str | Path) -> dict[str, Any]:
         if conf.get(k) is not None and not isinstance(conf[k], dict):
             raise ValueError(f"{path}: section {k!r} must be a mapping")
     return conf
+
+
+def frontend_tokens(frontend: Frontend) -> list[str]:
+    """The front-end's token list as ``tokens.txt`` spells it (space as ``<space>``)."""
+    return [SPACE if t == " " else t for t in frontend.token_list.tokens]
 
 
 def git_revision() -> str | None:
@@ -70,6 +79,23 @@ def write_experiment_files(
 ) -> None:
     """``config.yaml``, ``version.json``, ``tokens.txt`` (+ ``frontend.yaml``, ``stats.npy``,
     ``spk_list.txt``) into ``exp_dir`` so decoding never meets another front-end."""
+    fe = token_list.parent / "frontend.yaml"
+    frontend = Frontend.from_file(str(fe)) if fe.is_file() else None
+    if frontend is not None:
+        # the stage-2 front-end must be the one the config describes (checked before
+        # anything is written, so a refused run leaves the experiment dir as it was)
+        diffs = frontend.differences(conf.get("text"))
+        if diffs:
+            raise ValueError(
+                f"the config's text section disagrees with {fe} written by stage 2 "
+                f"({'; '.join(diffs)}): re-run stage 2 with this config or fix the config"
+            )
+        if frontend_tokens(frontend) != read_token_list(token_list):
+            raise ValueError(
+                f"{fe} describes another token list than {token_list} "
+                f"({len(frontend.token_list)} != {len(read_token_list(token_list))} tokens "
+                "or another order): give the tokens.txt that stage 2 wrote beside it"
+            )
     exp_dir.mkdir(parents=True, exist_ok=True)
     tmp = exp_dir / "config.yaml.tmp"
     tmp.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
@@ -83,18 +109,8 @@ def write_experiment_files(
     }
     (exp_dir / "version.json").write_text(json.dumps(version, indent=2) + "\n", encoding="utf-8")
     shutil.copyfile(token_list, exp_dir / "tokens.txt")
-    fe = token_list.parent / "frontend.yaml"
-    if fe.is_file():
-        # the stage-2 front-end must be the one the config describes; then it is
-        # saved self-contained (tokens.txt, bpe.model) beside the model
-        frontend = Frontend.from_file(str(fe))
-        diffs = frontend.differences(conf.get("text"))
-        if diffs:
-            raise ValueError(
-                f"the config's text section disagrees with {fe} written by stage 2 "
-                f"({'; '.join(diffs)}): re-run stage 2 with this config or fix the config"
-            )
-        frontend.save(str(exp_dir))
+    if frontend is not None:
+        frontend.save(str(exp_dir))  # self-contained (tokens.txt, bpe.model) beside the model
     else:
         logger.warning("%s not found: the experiment dir has no front-end description", fe)
     if stats is not None:
@@ -190,6 +206,27 @@ def experiment_paths(
     }
 
 
+def open_checked_run(
+    exp_dir: Path,
+    resume: bool,
+    is_main: bool,
+    meta: dict[str, Any],
+    token_list: Path,
+    spk_names: list[str] | None,
+) -> tuple[Path, dict[str, Any]] | None:
+    """:func:`~glowtts.train.resume.open_run` for ``exp_dir``, refusing a checkpoint
+    that was trained with another config, token list or speaker list."""
+    check = functools.partial(
+        check_resumable,
+        meta=meta,
+        exp_dir=exp_dir,
+        tokens=read_token_list(token_list),
+        speakers=spk_names,
+    )
+    loss_log = LossLog(exp_dir / "loss.jsonl", enabled=is_main)
+    return open_run(exp_dir / "checkpoints", loss_log, resume=resume, is_main=is_main, check=check)
+
+
 def run_training(
     *,
     config: str | Path,
@@ -228,6 +265,15 @@ def run_training(
         text_kw = {"n_vocab": n_vocab, "add_blank": bool(text_conf.get("add_blank", False))}
         utt2spk = (utt2spk_tr, utt2spk_dev)
         train_set, dev_set = build_datasets(train_dir, dev_dir, text_kw, model, spk_names, utt2spk)
+        meta = {
+            "model_conf": model_conf,
+            "n_vocab": n_vocab,
+            "text": dict(text_conf),
+            "feats": conf.get("feats"),
+        }
+        # the checkpoint is checked against this config before any file is written
+        with training_logging(exp_dir / "train.log" if info.is_main else None):
+            found = open_checked_run(exp_dir, resume, info.is_main, meta, token_list, spk_names)
         if info.is_main:
             paths = experiment_paths(train_dir, dev_dir, token_list, stats)
             write_experiment_files(
@@ -238,11 +284,10 @@ def run_training(
                 spk_names,
                 argv if argv is not None else sys.argv,
             )
-        meta = {"model_conf": model_conf, "n_vocab": n_vocab, "text": dict(text_conf)}
         d_model = int(model_conf.get("hidden_channels", MODEL_DEFAULTS["hidden_channels"]))
         trainer = Trainer(
             model, train_set, dev_set, train_conf, exp_dir,
-            dist_info=info, resume=resume, d_model=d_model, meta=meta,
+            dist_info=info, resume=Opened(found), d_model=d_model, meta=meta,
         )  # fmt: skip
         summary = trainer.fit()
         ok = True

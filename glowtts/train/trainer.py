@@ -96,7 +96,8 @@ class Trainer:
         conf: the ``train:`` section (validated and completed here).
         exp_dir: experiment directory.
         dist_info: rank / world / device (default: single process on CPU).
-        resume: continue from the newest valid checkpoint in ``exp_dir/checkpoints``.
+        resume: continue from the newest valid checkpoint in ``exp_dir/checkpoints``;
+            or an :class:`~glowtts.train.resume.Opened`: the caller already chose it.
         d_model: width in the Noam formula (``train.noam_d_model`` overrides it).
         meta: primitive-only extra info stored in every checkpoint (model config, n_vocab).
     """
@@ -110,7 +111,7 @@ class Trainer:
         exp_dir: str | Path,
         *,
         dist_info: DistInfo | None = None,
-        resume: bool = True,
+        resume: bool | resume_lib.Opened = True,
         d_model: int = 192,
         meta: dict | None = None,
         collate_fn=collate_tts,
@@ -270,9 +271,12 @@ class Trainer:
         return path if self.is_main else None
 
     def _try_resume(self) -> bool:
-        found = resume_lib.open_run(
-            self.ckpt_dir, self.loss_log, resume=self.resume, is_main=self.is_main
-        )
+        if isinstance(self.resume, resume_lib.Opened):
+            found = self.resume.found
+        else:
+            found = resume_lib.open_run(
+                self.ckpt_dir, self.loss_log, resume=self.resume, is_main=self.is_main
+            )
         if found is None:
             return False
         path, st = found

@@ -12,8 +12,14 @@ import kaldiio
 import numpy as np
 import pytest
 import tinytts
+import yaml
+
+from glowtts.bin.train import main
+from glowtts.nets.glow_tts import MODEL_DEFAULTS
 
 REPO = Path(__file__).resolve().parents[2]
+# a char token list of tinytts.N_VOCAB entries
+CHAR_TOKENS = ["<blank>", "<unk>", "<space>", *"abcdefghi"]
 
 
 def _corpus(root: Path, n_train: int = 12) -> None:
@@ -70,3 +76,81 @@ def test_error_in_a_dataloader_worker_exits_nonzero(tmp_path, num_workers):
     r = _run(_cmd(tmp_path, tmp_path / "exp"))
     assert r.returncode == 1, r.stderr[-3000:]
     assert "utt0011 has NaN or Inf features" in r.stderr
+
+
+@pytest.fixture()
+def tiny_exp(tmp_path):
+    """A corpus with a stage-2 front-end and an experiment trained for 2 steps."""
+    _corpus(tmp_path)
+    (tmp_path / "tokens.txt").write_text("\n".join(CHAR_TOKENS) + "\n")
+    (tmp_path / "frontend.yaml").write_text("token_type: char\ntoken_list: tokens.txt\n")
+    train = tinytts.base_train(max_steps=2)
+    tinytts.write_config(tmp_path / "train.yaml", train)
+    assert main(_args(tmp_path, tmp_path / "exp")) == 0
+    return tmp_path
+
+
+def _args(root: Path, exp: Path, *extra: str, config: str = "train.yaml") -> list[str]:
+    return _cmd(root, exp, *extra, config=config)[3:]
+
+
+def _snapshot(exp: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(exp)): p.read_bytes()
+        for p in sorted(exp.rglob("*"))
+        if p.is_file() and p.name != "train.log"
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"model": tinytts.tiny_model(hidden_channels=32)}, "model.hidden_channels: 16 -> 32"),
+        ({"model": tinytts.tiny_model(n_blocks_dec=3)}, "model.n_blocks_dec: 2 -> 3"),
+        ({"feats": {"hop_length": 200}}, "feats.hop_length: 256 -> 200"),
+    ],
+)
+def test_resume_with_a_changed_config_is_refused_before_anything_is_written(
+    tiny_exp, capsys, change, named
+):
+    exp = tiny_exp / "exp"
+    before = _snapshot(exp)
+    conf = yaml.safe_load((tiny_exp / "train.yaml").read_text())
+    (tiny_exp / "changed.yaml").write_text(yaml.safe_dump({**conf, **change}))
+    assert main(_args(tiny_exp, exp, "--max_steps", "4", config="changed.yaml")) == 1
+    err = capsys.readouterr().err
+    assert named in err
+    assert "--exp_dir" in err and f"--init_from {exp}" in err  # the ways forward
+    assert _snapshot(exp) == before  # config.yaml, version.json, checkpoints, loss log
+
+
+def test_resume_with_another_token_list_is_refused(tiny_exp, capsys):
+    exp = tiny_exp / "exp"
+    before = _snapshot(exp)
+    tokens = tiny_exp / "tokens.txt"
+    tokens.write_text(tokens.read_text().replace("e\n", "z\n"))
+    assert main(_args(tiny_exp, exp, "--max_steps", "4")) == 1
+    err = capsys.readouterr().err
+    assert "token list" in err and "missing ['e']" in err and "new ['z']" in err
+    assert _snapshot(exp) == before
+
+
+def test_resume_with_the_same_config_spelled_out_continues(tiny_exp):
+    """Writing a default explicitly is no change."""
+    exp = tiny_exp / "exp"
+    conf = yaml.safe_load((tiny_exp / "train.yaml").read_text())
+    conf["model"]["p_dropout"] = MODEL_DEFAULTS["p_dropout"]
+    conf["text"] = {"token_type": "char"}
+    (tiny_exp / "same.yaml").write_text(yaml.safe_dump(conf))
+    assert main(_args(tiny_exp, exp, "--max_steps", "3", config="same.yaml")) == 0
+    assert "resumed from" in (exp / "train.log").read_text()
+
+
+def test_a_frontend_describing_another_token_list_is_refused(tiny_exp, capsys):
+    """A frontend.yaml beside --token_list that names another list would leave the
+    experiment dir with a tokens.txt the model was not trained on."""
+    (tiny_exp / "frontend.yaml").write_text("token_type: char\n")  # the built-in list
+    exp = tiny_exp / "exp2"
+    assert main(_args(tiny_exp, exp)) == 1
+    assert "describes another token list than" in capsys.readouterr().err
+    assert not (exp / "config.yaml").exists()
