@@ -124,22 +124,47 @@ def list_step_checkpoints(ckpt_dir: str | Path) -> list[tuple[int, Path]]:
     return sorted(out, reverse=True)
 
 
+def scan_checkpoints(
+    ckpt_dir: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[tuple[Path, dict] | None, list[Path]]:
+    """``(newest step checkpoint that loads, the unreadable ones newer than it)``; the
+    first is None when none loads. Each unreadable file is named in a warning."""
+    unreadable = []
+    for _, p in list_step_checkpoints(ckpt_dir):
+        try:
+            return (p, load_checkpoint(p, map_location)), unreadable
+        except Exception as e:  # noqa: BLE001 - any failure means "unusable", try older
+            logger.warning("skipping unreadable checkpoint %s (%s: %s)", p, type(e).__name__, e)
+            unreadable.append(p)
+    return None, unreadable
+
+
 def find_latest_valid(
     ckpt_dir: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[Path, dict] | None:
     """Newest step checkpoint that loads; corrupt ones are skipped with a warning."""
-    for _, p in list_step_checkpoints(ckpt_dir):
-        try:
-            return p, load_checkpoint(p, map_location)
-        except Exception as e:  # noqa: BLE001 - any failure means "unusable", try older
-            logger.warning("skipping unreadable checkpoint %s (%s: %s)", p, type(e).__name__, e)
-    return None
+    return scan_checkpoints(ckpt_dir, map_location)[0]
 
 
-def prune_checkpoints(ckpt_dir: str | Path, keep_last: int) -> list[Path]:
-    """Delete all but the newest ``keep_last`` step checkpoints and stale temp files."""
+def load_best(ckpt_dir: str | Path, map_location: str | torch.device = "cpu") -> dict | None:
+    """``ckpt_dir/best.pth`` if it exists and loads, else None (with a warning)."""
+    best = Path(ckpt_dir) / "best.pth"
+    if not best.is_file():
+        return None
+    try:
+        return load_checkpoint(best, map_location)
+    except Exception as e:  # noqa: BLE001 - unusable, whatever the reason
+        logger.warning("skipping unreadable checkpoint %s (%s: %s)", best, type(e).__name__, e)
+        return None
+
+
+def prune_checkpoints(ckpt_dir: str | Path, keep_last: int, keep: Path | None = None) -> list[Path]:
+    """Delete all but the newest ``keep_last`` step checkpoints and stale temp files;
+    ``keep`` (the one just written) is never deleted."""
     removed = []
     for _, p in list_step_checkpoints(ckpt_dir)[keep_last:]:
+        if keep is not None and p.name == keep.name:
+            continue
         p.unlink(missing_ok=True)
         removed.append(p)
     for p in Path(ckpt_dir).glob(".*.tmp"):
@@ -154,7 +179,7 @@ def save_step_checkpoint(
     returns the path and the removed checkpoints."""
     path = Path(ckpt_dir) / step_name(step)
     atomic_save(state, path)
-    return path, prune_checkpoints(ckpt_dir, keep_last)
+    return path, prune_checkpoints(ckpt_dir, keep_last, keep=path)
 
 
 def mark_best(path: str | Path, ckpt_dir: str | Path) -> Path:

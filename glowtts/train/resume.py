@@ -54,23 +54,62 @@ def open_run(
 ) -> tuple[Path, dict[str, Any]] | None:
     """The ``(path, state)`` to resume from, or None to train from scratch.
 
+    Resuming: the newest step checkpoint that loads, or ``best.pth`` when it is newer
+    (when the step checkpoints are unreadable). Rank 0 renames the unreadable step
+    checkpoints newer than that to ``*.unreadable`` (kept, never deleted; left in place
+    they would outrank the new ones when old checkpoints are pruned). When checkpoints
+    exist but none loads, training refuses to start (raises ``ValueError`` naming the
+    files and the fix) rather than silently starting over.
+
     ``check(path, state)`` raises when the checkpoint cannot continue this run; it runs
     before anything is changed on disk. ``resume`` False: rank 0 moves old checkpoints
     aside and removes the loss log.
     """
-    found = ckpt.find_latest_valid(ckpt_dir) if resume else None
-    if found is not None:
-        if check is not None:
-            check(*found)
-        return found
-    if is_main and resume:
+    if not resume:
+        if is_main:
+            aside = move_aside_checkpoints(ckpt_dir)
+            if aside is not None:
+                logger.warning("--resume false: moved old checkpoints to %s", aside)
+            loss_log.remove()
+        return None
+    found, unreadable = ckpt.scan_checkpoints(ckpt_dir)
+    if unreadable or found is None:
+        found = _newer_best(ckpt_dir, found, unreadable)
+    if found is not None and check is not None:
+        check(*found)
+    if is_main:
+        for p in unreadable:
+            aside = p.with_name(p.name + ".unreadable")
+            p.rename(aside)
+            logger.warning("unreadable checkpoint %s renamed to %s", p, aside.name)
+    if found is None and is_main:
         logger.info("no checkpoint in %s: training from scratch", ckpt_dir)
-    if is_main and not resume:
-        aside = move_aside_checkpoints(ckpt_dir)
-        if aside is not None:
-            logger.warning("--resume false: moved old checkpoints to %s", aside)
-        loss_log.remove()
-    return None
+    return found
+
+
+def _newer_best(
+    ckpt_dir: Path, found: tuple[Path, dict[str, Any]] | None, unreadable: list[Path]
+) -> tuple[Path, dict[str, Any]] | None:
+    """``best.pth`` when it loads and is newer than ``found``; raise when neither loads
+    but unreadable checkpoints exist."""
+    best = ckpt.load_best(ckpt_dir)
+    if best is not None and (found is None or int(best["step"]) > int(found[1]["step"])):
+        logger.warning(
+            "no readable step checkpoint from step %d on (%s): resuming from best.pth",
+            int(best["step"]),
+            ", ".join(p.name for p in unreadable) or "none left",
+        )
+        return ckpt_dir / "best.pth", best
+    if found is None and (unreadable or (ckpt_dir / "best.pth").exists()):
+        raise ValueError(
+            f"every checkpoint in {ckpt_dir} is unreadable "
+            f"({', '.join(p.name for p in unreadable)}"
+            f"{' and best.pth' if (ckpt_dir / 'best.pth').exists() else ''}), so training "
+            "cannot resume. Nothing was changed. To train from scratch, move them out of "
+            f"{ckpt_dir}, or run with --resume false (which moves {ckpt_dir} aside to "
+            "checkpoints.old_<time>); to keep the training done, restore them from a backup"
+        )
+    return found
 
 
 def resumed_rng(state: dict[str, Any], info: DistInfo) -> dict[str, Any] | None:

@@ -16,6 +16,8 @@ import yaml
 
 from glowtts.bin.train import main
 from glowtts.nets.glow_tts import MODEL_DEFAULTS
+from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint
+from glowtts.train.logs import read_loss_log
 
 REPO = Path(__file__).resolve().parents[2]
 # a char token list of tinytts.N_VOCAB entries
@@ -154,3 +156,45 @@ def test_a_frontend_describing_another_token_list_is_refused(tiny_exp, capsys):
     assert main(_args(tiny_exp, exp)) == 1
     assert "describes another token list than" in capsys.readouterr().err
     assert not (exp / "config.yaml").exists()
+
+
+def _replace_with_junk(path: Path) -> None:
+    """A torn file under the same name; a hard link to the old one (best.pth) keeps it."""
+    path.unlink()
+    path.write_bytes(b"torn")
+
+
+def _train_steps(exp: Path) -> list[int]:
+    return [r["step"] for r in read_loss_log(exp / "loss.jsonl") if r["split"] == "train"]
+
+
+def test_unreadable_step_checkpoints_fall_back_to_a_valid_best(tiny_exp, caplog):
+    exp = tiny_exp / "exp"
+    assert main(_args(tiny_exp, exp, "--max_steps", "6")) == 0  # checkpoints 2, 4, 6
+    best_step = load_checkpoint(exp / "checkpoints/best.pth")["step"]
+    torn = [p for _, p in list_step_checkpoints(exp / "checkpoints")]
+    for p in torn:
+        _replace_with_junk(p)
+    assert main(_args(tiny_exp, exp, "--max_steps", "8")) == 0
+    log = (exp / "train.log").read_text()
+    assert f"from step {best_step} on" in log and "resuming from best.pth" in log
+    assert f"resumed from {exp / 'checkpoints/best.pth'}: step {best_step}" in log
+    for p in torn:  # kept for inspection, out of the way of the new ones
+        assert p.with_name(p.name + ".unreadable").read_bytes() == b"torn"
+    steps = [s for s, _ in list_step_checkpoints(exp / "checkpoints")]
+    assert steps and steps[0] == 8 and all(s > best_step for s in steps)
+    for _, p in list_step_checkpoints(exp / "checkpoints"):
+        load_checkpoint(p)
+    assert _train_steps(exp) == list(range(1, 9))  # no step twice
+
+
+def test_every_checkpoint_unreadable_is_refused_without_touching_anything(tiny_exp, capsys):
+    exp = tiny_exp / "exp"
+    for p in (exp / "checkpoints").iterdir():
+        _replace_with_junk(p)
+    before = _snapshot(exp)
+    assert main(_args(tiny_exp, exp, "--max_steps", "4")) == 1
+    err = capsys.readouterr().err
+    assert "every checkpoint in" in err and "step_00000002.pth" in err and "best.pth" in err
+    assert "--resume false" in err
+    assert _snapshot(exp) == before
