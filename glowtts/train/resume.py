@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,13 +27,38 @@ from glowtts.train.logs import LossLog
 logger = logging.getLogger("glowtts.train")
 
 
-def move_aside_checkpoints(ckpt_dir: Path) -> Path | None:
-    """Rename a non-empty ``ckpt_dir`` to ``checkpoints.old_<time>``; returns the new path.
-    Moved, not deleted: a stale higher step number would otherwise win the next resume."""
-    if not (ckpt_dir.is_dir() and any(ckpt_dir.iterdir())):
+# the experiment files that describe the checkpoints: copied into a backup with them
+EXPERIMENT_FILES = (
+    "config.yaml",
+    "version.json",
+    "tokens.txt",
+    "frontend.yaml",
+    "spk_list.txt",
+    "stats.npy",
+)
+
+
+def move_aside_run(ckpt_dir: Path, loss_log: LossLog) -> Path | None:
+    """Move the checkpoints and the loss log of a previous run into
+    ``checkpoints.old_<time>`` (with a copy of the experiment files that describe them);
+    returns it, or None when there was nothing to keep. Moved, not deleted: a stale
+    higher step number would otherwise win the next resume."""
+    has_ckpts = ckpt_dir.is_dir() and any(ckpt_dir.iterdir())
+    if not has_ckpts and not loss_log.records():
         return None
-    aside = ckpt_dir.with_name(f"checkpoints.old_{time.strftime('%Y%m%d-%H%M%S')}")
-    ckpt_dir.rename(aside)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = ckpt_dir.with_name(f"checkpoints.old_{stamp}")
+    n = 1
+    while aside.exists():  # two restarts within a second
+        aside, n = ckpt_dir.with_name(f"checkpoints.old_{stamp}.{n}"), n + 1
+    if has_ckpts:
+        ckpt_dir.rename(aside)
+    aside.mkdir(parents=True, exist_ok=True)
+    if loss_log.path.exists():
+        loss_log.path.rename(aside / loss_log.path.name)
+    for name in EXPERIMENT_FILES:
+        if (ckpt_dir.parent / name).is_file():
+            shutil.copy2(ckpt_dir.parent / name, aside / name)
     return aside
 
 
@@ -62,15 +88,18 @@ def open_run(
     files and the fix) rather than silently starting over.
 
     ``check(path, state)`` raises when the checkpoint cannot continue this run; it runs
-    before anything is changed on disk. ``resume`` False: rank 0 moves old checkpoints
-    aside and removes the loss log.
+    before anything is changed on disk. Starting from scratch, the loss log starts empty.
+    ``resume`` False: rank 0 moves the previous run aside (:func:`move_aside_run`).
     """
     if not resume:
         if is_main:
-            aside = move_aside_checkpoints(ckpt_dir)
+            aside = move_aside_run(ckpt_dir, loss_log)
             if aside is not None:
-                logger.warning("--resume false: moved old checkpoints to %s", aside)
-            loss_log.remove()
+                logger.warning(
+                    "--resume false: the previous run's checkpoints and loss log are "
+                    "kept in %s (with its config)",
+                    aside,
+                )
         return None
     found, unreadable = ckpt.scan_checkpoints(ckpt_dir)
     if unreadable or found is None:
@@ -84,6 +113,10 @@ def open_run(
             logger.warning("unreadable checkpoint %s renamed to %s", p, aside.name)
     if found is None and is_main:
         logger.info("no checkpoint in %s: training from scratch", ckpt_dir)
+        if loss_log.records():
+            # records of a run killed before its first checkpoint: redone from step 1
+            logger.info("%s: records without a checkpoint dropped", loss_log.path)
+            loss_log.clear()
     return found
 
 

@@ -17,7 +17,7 @@ import yaml
 from glowtts.bin.train import main
 from glowtts.nets.glow_tts import MODEL_DEFAULTS
 from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint
-from glowtts.train.logs import read_loss_log
+from glowtts.train.logs import LossLog, read_loss_log
 
 REPO = Path(__file__).resolve().parents[2]
 # a char token list of tinytts.N_VOCAB entries
@@ -198,3 +198,28 @@ def test_every_checkpoint_unreadable_is_refused_without_touching_anything(tiny_e
     assert "every checkpoint in" in err and "step_00000002.pth" in err and "best.pth" in err
     assert "--resume false" in err
     assert _snapshot(exp) == before
+
+
+def test_a_loss_log_without_a_checkpoint_starts_empty(tmp_path):
+    """Killed before its first checkpoint, a run restarts at step 1: the records it
+    logged are not kept beside the new ones."""
+    _corpus(tmp_path)
+    tinytts.write_config(tmp_path / "train.yaml", tinytts.base_train(max_steps=4))
+    exp = tmp_path / "exp"
+    log = LossLog(exp / "loss.jsonl")
+    exp.mkdir()
+    for step in (1, 2, 3):
+        log.append({"split": "train", "step": step, "loss": 1.0})
+    assert main(_args(tmp_path, exp)) == 0
+    assert _train_steps(exp) == [1, 2, 3, 4]
+
+
+def test_resume_false_keeps_the_previous_log_and_checkpoints(tiny_exp):
+    exp = tiny_exp / "exp"
+    old_log = (exp / "loss.jsonl").read_bytes()
+    assert main(_args(tiny_exp, exp, "--resume", "false", "--max_steps", "1")) == 0
+    (aside,) = exp.glob("checkpoints.old_*")
+    assert (aside / "loss.jsonl").read_bytes() == old_log
+    assert (aside / "step_00000002.pth").is_file() and (aside / "config.yaml").is_file()
+    assert "kept in" in (exp / "train.log").read_text()
+    assert _train_steps(exp) == [1]
