@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,10 @@ from glowtts.data.dataset import TTSDataset, make_spk_list, read_spk_list, read_
 from glowtts.nets.glow_tts import MODEL_DEFAULTS
 from glowtts.text import Frontend
 from glowtts.text.token_list import SPACE
+from glowtts.train import init_from as init_from_lib
 from glowtts.train.config import resolve_train_config
 from glowtts.train.distributed import cleanup_distributed, setup_distributed
+from glowtts.train.init_from import write_init_record
 from glowtts.train.logs import LossLog, training_logging
 from glowtts.train.resume import Opened, check_resumable, open_run
 from glowtts.train.trainer import Trainer
@@ -227,6 +230,24 @@ def open_checked_run(
     return open_run(exp_dir / "checkpoints", loss_log, resume=resume, is_main=is_main, check=check)
 
 
+def load_init(
+    model: torch.nn.Module,
+    src: str | Path,
+    exclude: str | None,
+    token_list: Path,
+    spk_names: list[str] | None,
+) -> dict[str, Any]:
+    """Fine-tuning: ``src``'s weights into ``model``; returns the ``init.json`` record."""
+    if exclude is not None:
+        try:
+            re.compile(exclude)
+        except re.error as e:
+            raise ValueError(f"--init_exclude {exclude!r}: not a regular expression ({e})") from e
+    return init_from_lib.init_from(
+        model, src, tokens=read_token_list(token_list), speakers=spk_names, exclude=exclude
+    )
+
+
 def run_training(
     *,
     config: str | Path,
@@ -244,8 +265,13 @@ def run_training(
     dev_utt2spk: str | None = None,
     argv: list[str] | None = None,
     build_model_fn: Callable[[dict, int], torch.nn.Module] | None = None,
+    init_from: str | Path | None = None,
+    init_exclude: str | None = None,
 ) -> dict:
-    """Train from files; returns :meth:`Trainer.fit`'s summary. Works under torchrun."""
+    """Train from files; returns :meth:`Trainer.fit`'s summary. Works under torchrun.
+
+    ``init_from``: an experiment dir or checkpoint whose weights start a new run
+    (fine-tuning; see :mod:`glowtts.train.init_from`); ignored when resuming."""
     if build_model_fn is None:
         from glowtts.nets import build_model as build_model_fn
     conf = resolve_experiment_config(config, seed=seed, max_steps=max_steps)
@@ -274,6 +300,11 @@ def run_training(
         # the checkpoint is checked against this config before any file is written
         with training_logging(exp_dir / "train.log" if info.is_main else None):
             found = open_checked_run(exp_dir, resume, info.is_main, meta, token_list, spk_names)
+            init_record = None
+            if init_from is not None and found is None:
+                init_record = load_init(model, init_from, init_exclude, token_list, spk_names)
+            elif init_from is not None:
+                logger.info("resuming %s: --init_from %s is not used", exp_dir, init_from)
         if info.is_main:
             paths = experiment_paths(train_dir, dev_dir, token_list, stats)
             write_experiment_files(
@@ -284,6 +315,8 @@ def run_training(
                 spk_names,
                 argv if argv is not None else sys.argv,
             )
+            if init_record is not None:
+                write_init_record(exp_dir, init_record)
         d_model = int(model_conf.get("hidden_channels", MODEL_DEFAULTS["hidden_channels"]))
         trainer = Trainer(
             model, train_set, dev_set, train_conf, exp_dir,
