@@ -34,11 +34,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spk_list", default=None, help="speaker list (default: from train utt2spk)")
     p.add_argument("--train_utt2spk", default=None, help="utt2spk of the training set")
     p.add_argument("--dev_utt2spk", default=None, help="utt2spk of the dev set")
+    p.add_argument(
+        "--init_from",
+        default=None,
+        metavar="EXP_OR_CHECKPOINT",
+        help="fine-tune: start from the weights of this experiment dir (its best.pth) or "
+        "checkpoint; the token list may add tokens, a multi-speaker model speakers. "
+        "Recorded in EXP_DIR/init.json; not used when EXP_DIR has checkpoints to resume",
+    )
+    p.add_argument(
+        "--init_exclude",
+        default=None,
+        metavar="REGEX",
+        help="with --init_from: parameters whose names match are not loaded but freshly "
+        "initialised (e.g. 'decoder' or '^emb_g')",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.init_exclude is not None and args.init_from is None:
+        parser.error("--init_exclude needs --init_from")
     from glowtts.train.setup import run_training
     from glowtts.train.trainer import NonFiniteLossError
 
@@ -57,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             spk_list=args.spk_list,
             train_utt2spk=args.train_utt2spk,
             dev_utt2spk=args.dev_utt2spk,
+            init_from=args.init_from,
+            init_exclude=args.init_exclude,
             argv=list(sys.argv if argv is None else ["glowtts-train", *argv]),
         )
     except (NonFiniteLossError, ValueError, FileNotFoundError) as e:

@@ -208,11 +208,15 @@ class GlowTTS(nn.Module):
         feat_lengths: torch.Tensor,
         spk: torch.Tensor | None = None,
     ) -> None:
-        """Initialise every ActNorm from one batch (the official recipe's explicit
-        step before training; skipping it leaves the flow badly scaled)."""
-        for m in self.modules():
-            if isinstance(m, ActNorm):
-                m.data_dependent_init()
+        """Initialise every ActNorm not yet initialised from one batch (the official
+        recipe's explicit step before training; skipping it leaves the flow badly
+        scaled). Layers loaded from a trained model (fine-tuning, an imported
+        checkpoint) say they are initialised and keep their weights."""
+        fresh = [m for m in self.modules() if isinstance(m, ActNorm) and not bool(m.initialized)]
+        if not fresh:
+            return
+        for m in fresh:
+            m.data_dependent_init()
         was_training = self.training
         self.eval()
         try:

@@ -22,6 +22,7 @@ from glowtts.checkpoints import (  # noqa: F401  (the readers, re-exported for t
     find_latest_valid,
     list_step_checkpoints,
     load_checkpoint,
+    scan_checkpoints,
 )
 from glowtts.data.kaldi import atomic_open, fsync_dir
 
@@ -106,10 +107,25 @@ def atomic_copy(src: str | Path, dst: str | Path) -> None:
     fsync_dir(dst.parent)
 
 
-def prune_checkpoints(ckpt_dir: str | Path, keep_last: int) -> list[Path]:
-    """Delete all but the newest ``keep_last`` step checkpoints and stale temp files."""
+def load_best(ckpt_dir: str | Path, map_location: str | torch.device = "cpu") -> dict | None:
+    """``ckpt_dir/best.pth`` if it exists and loads, else None (with a warning)."""
+    best = Path(ckpt_dir) / "best.pth"
+    if not best.is_file():
+        return None
+    try:
+        return load_checkpoint(best, map_location)
+    except Exception as e:  # noqa: BLE001 - unusable, whatever the reason
+        logger.warning("skipping unreadable checkpoint %s (%s: %s)", best, type(e).__name__, e)
+        return None
+
+
+def prune_checkpoints(ckpt_dir: str | Path, keep_last: int, keep: Path | None = None) -> list[Path]:
+    """Delete all but the newest ``keep_last`` step checkpoints and stale temp files;
+    ``keep`` (the one just written) is never deleted."""
     removed = []
     for _, p in list_step_checkpoints(ckpt_dir)[keep_last:]:
+        if keep is not None and p.name == keep.name:
+            continue
         p.unlink(missing_ok=True)
         removed.append(p)
     for p in Path(ckpt_dir).glob(".*.tmp"):
@@ -124,7 +140,7 @@ def save_step_checkpoint(
     returns the path and the removed checkpoints."""
     path = Path(ckpt_dir) / step_name(step)
     atomic_save(state, path)
-    return path, prune_checkpoints(ckpt_dir, keep_last)
+    return path, prune_checkpoints(ckpt_dir, keep_last, keep=path)
 
 
 def mark_best(path: str | Path, ckpt_dir: str | Path) -> Path:

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from glowtts.data.kaldi import atomic_open
+
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
 
 
@@ -96,8 +98,7 @@ class LossLog:
 
     def clear(self) -> None:
         """Start an empty log."""
-        if self.enabled:
-            self.path.write_text("", encoding="utf-8")
+        self.truncate(0, -1)
 
     def remove(self) -> None:
         if self.enabled:
@@ -106,7 +107,7 @@ class LossLog:
     def truncate(self, train_step: int, dev_step: int) -> None:
         """Drop train records after ``train_step`` and dev records after ``dev_step``:
         the ones a run resumed from that checkpoint writes again."""
-        if not self.enabled:
+        if not self.enabled or not self.path.exists():
             return
         keep = [
             r
@@ -114,9 +115,9 @@ class LossLog:
             if (r.get("split") == "train" and r["step"] <= train_step)
             or (r.get("split") == "dev" and r["step"] <= dev_step)
         ]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in keep), encoding="utf-8")
-        tmp.replace(self.path)
+        # atomic and on disk: a kill now leaves the old log or the trimmed one
+        with atomic_open(self.path, "w", fsync=True) as f:
+            f.write("".join(json.dumps(r) + "\n" for r in keep))
 
 
 class Throughput:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -19,8 +21,13 @@ from glowtts import __version__
 from glowtts.data.dataset import TTSDataset, make_spk_list, read_spk_list, read_token_list
 from glowtts.nets.glow_tts import MODEL_DEFAULTS
 from glowtts.text import Frontend
+from glowtts.text.token_list import SPACE
+from glowtts.train import init_from as init_from_lib
 from glowtts.train.config import resolve_train_config
 from glowtts.train.distributed import cleanup_distributed, setup_distributed
+from glowtts.train.init_from import write_init_record
+from glowtts.train.logs import LossLog, training_logging
+from glowtts.train.resume import Opened, check_resumable, open_run
 from glowtts.train.trainer import Trainer
 from glowtts.utils import read_yaml_mapping
 
@@ -48,6 +55,11 @@ def load_train_config(path: str | Path) -> dict[str, Any]:
     return conf
 
 
+def frontend_tokens(frontend: Frontend) -> list[str]:
+    """The front-end's token list as ``tokens.txt`` spells it (space as ``<space>``)."""
+    return [SPACE if t == " " else t for t in frontend.token_list.tokens]
+
+
 def git_revision() -> str | None:
     """``git rev-parse HEAD`` of the source tree, or None outside a git checkout."""
     try:
@@ -73,6 +85,23 @@ def write_experiment_files(
 ) -> None:
     """``config.yaml``, ``version.json``, ``tokens.txt`` (+ ``frontend.yaml``, ``stats.npy``,
     ``spk_list.txt``) into ``exp_dir`` so decoding never meets another front-end."""
+    fe = token_list.parent / "frontend.yaml"
+    frontend = Frontend.from_file(str(fe)) if fe.is_file() else None
+    if frontend is not None:
+        # the stage-2 front-end must be the one the config describes (checked before
+        # anything is written, so a refused run leaves the experiment dir as it was)
+        diffs = frontend.differences(conf.get("text"))
+        if diffs:
+            raise ValueError(
+                f"the config's text section disagrees with {fe} written by stage 2 "
+                f"({'; '.join(diffs)}): re-run stage 2 with this config or fix the config"
+            )
+        if frontend_tokens(frontend) != read_token_list(token_list):
+            raise ValueError(
+                f"{fe} describes another token list than {token_list} "
+                f"({len(frontend.token_list)} != {len(read_token_list(token_list))} tokens "
+                "or another order): give the tokens.txt that stage 2 wrote beside it"
+            )
     exp_dir.mkdir(parents=True, exist_ok=True)
     tmp = exp_dir / "config.yaml.tmp"
     tmp.write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
@@ -86,18 +115,8 @@ def write_experiment_files(
     }
     (exp_dir / "version.json").write_text(json.dumps(version, indent=2) + "\n", encoding="utf-8")
     shutil.copyfile(token_list, exp_dir / "tokens.txt")
-    fe = token_list.parent / "frontend.yaml"
-    if fe.is_file():
-        # the stage-2 front-end must be the one the config describes; then it is
-        # saved self-contained (tokens.txt, bpe.model) beside the model
-        frontend = Frontend.from_file(str(fe))
-        diffs = frontend.differences(conf.get("text"))
-        if diffs:
-            raise ValueError(
-                f"the config's text section disagrees with {fe} written by stage 2 "
-                f"({'; '.join(diffs)}): re-run stage 2 with this config or fix the config"
-            )
-        frontend.save(str(exp_dir))
+    if frontend is not None:
+        frontend.save(str(exp_dir))  # self-contained (tokens.txt, bpe.model) beside the model
     else:
         logger.warning("%s not found: the experiment dir has no front-end description", fe)
     if stats is not None:
@@ -193,6 +212,45 @@ def experiment_paths(
     }
 
 
+def open_checked_run(
+    exp_dir: Path,
+    resume: bool,
+    is_main: bool,
+    meta: dict[str, Any],
+    token_list: Path,
+    spk_names: list[str] | None,
+) -> tuple[Path, dict[str, Any]] | None:
+    """:func:`~glowtts.train.resume.open_run` for ``exp_dir``, refusing a checkpoint
+    that was trained with another config, token list or speaker list."""
+    check = functools.partial(
+        check_resumable,
+        meta=meta,
+        exp_dir=exp_dir,
+        tokens=read_token_list(token_list),
+        speakers=spk_names,
+    )
+    loss_log = LossLog(exp_dir / "loss.jsonl", enabled=is_main)
+    return open_run(exp_dir / "checkpoints", loss_log, resume=resume, is_main=is_main, check=check)
+
+
+def load_init(
+    model: torch.nn.Module,
+    src: str | Path,
+    exclude: str | None,
+    token_list: Path,
+    spk_names: list[str] | None,
+) -> dict[str, Any]:
+    """Fine-tuning: ``src``'s weights into ``model``; returns the ``init.json`` record."""
+    if exclude is not None:
+        try:
+            re.compile(exclude)
+        except re.error as e:
+            raise ValueError(f"--init_exclude {exclude!r}: not a regular expression ({e})") from e
+    return init_from_lib.init_from(
+        model, src, tokens=read_token_list(token_list), speakers=spk_names, exclude=exclude
+    )
+
+
 def run_training(
     *,
     config: str | Path,
@@ -210,8 +268,13 @@ def run_training(
     dev_utt2spk: str | None = None,
     argv: list[str] | None = None,
     build_model_fn: Callable[[dict, int], torch.nn.Module] | None = None,
+    init_from: str | Path | None = None,
+    init_exclude: str | None = None,
 ) -> dict:
-    """Train from files; returns :meth:`Trainer.fit`'s summary. Works under torchrun."""
+    """Train from files; returns :meth:`Trainer.fit`'s summary. Works under torchrun.
+
+    ``init_from``: an experiment dir or checkpoint whose weights start a new run
+    (fine-tuning; see :mod:`glowtts.train.init_from`); ignored when resuming."""
     if build_model_fn is None:
         from glowtts.nets import build_model as build_model_fn
     conf = resolve_experiment_config(config, seed=seed, max_steps=max_steps)
@@ -231,6 +294,20 @@ def run_training(
         text_kw = {"n_vocab": n_vocab, "add_blank": bool(text_conf.get("add_blank", False))}
         utt2spk = (utt2spk_tr, utt2spk_dev)
         train_set, dev_set = build_datasets(train_dir, dev_dir, text_kw, model, spk_names, utt2spk)
+        meta = {
+            "model_conf": model_conf,
+            "n_vocab": n_vocab,
+            "text": dict(text_conf),
+            "feats": conf.get("feats"),
+        }
+        # the checkpoint is checked against this config before any file is written
+        with training_logging(exp_dir / "train.log" if info.is_main else None):
+            found = open_checked_run(exp_dir, resume, info.is_main, meta, token_list, spk_names)
+            init_record = None
+            if init_from is not None and found is None:
+                init_record = load_init(model, init_from, init_exclude, token_list, spk_names)
+            elif init_from is not None:
+                logger.info("resuming %s: --init_from %s is not used", exp_dir, init_from)
         if info.is_main:
             paths = experiment_paths(train_dir, dev_dir, token_list, stats)
             write_experiment_files(
@@ -241,11 +318,12 @@ def run_training(
                 spk_names,
                 argv if argv is not None else sys.argv,
             )
-        meta = {"model_conf": model_conf, "n_vocab": n_vocab, "text": dict(text_conf)}
+            if init_record is not None:
+                write_init_record(exp_dir, init_record)
         d_model = int(model_conf.get("hidden_channels", MODEL_DEFAULTS["hidden_channels"]))
         trainer = Trainer(
             model, train_set, dev_set, train_conf, exp_dir,
-            dist_info=info, resume=resume, d_model=d_model, meta=meta,
+            dist_info=info, resume=Opened(found), d_model=d_model, meta=meta,
         )  # fmt: skip
         summary = trainer.fit()
         ok = True

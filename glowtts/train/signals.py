@@ -3,9 +3,11 @@ end the step in progress; the loop then writes a checkpoint and stops."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Iterable, Iterator
 
 import torch
 import torch.distributed as dist
@@ -23,6 +25,25 @@ def ignore_stop_signals(_: int = 0) -> None:
     last checkpoint (the loader ends them when it is torn down)."""
     for s in STOP_SIGNALS:
         signal.signal(s, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def worker_iter(loader: Iterable) -> Iterator[Iterator]:
+    """``iter(loader)`` whose worker processes are ended on leaving, however it is left.
+
+    Needed because the workers ignore SIGTERM (:func:`ignore_stop_signals`): an error
+    raised in a worker is re-raised in the main process with a traceback that keeps the
+    iterator alive in a reference cycle, so nothing shuts its workers down before
+    interpreter exit, where multiprocessing ends daemonic children with SIGTERM and then
+    waits for them forever.
+    """
+    it = iter(loader)
+    try:
+        yield it
+    finally:
+        shutdown = getattr(it, "_shutdown_workers", None)  # absent with num_workers 0
+        if shutdown is not None:
+            shutdown()
 
 
 class StopRequest:

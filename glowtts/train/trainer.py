@@ -44,7 +44,7 @@ from glowtts.train.distributed import DistInfo
 from glowtts.train.images import TensorBoard, write_final_images
 from glowtts.train.logs import LossLog, Throughput, training_logging
 from glowtts.train.schedule import build_optimizer, build_scheduler
-from glowtts.train.signals import StopRequest, ignore_stop_signals
+from glowtts.train.signals import StopRequest, ignore_stop_signals, worker_iter
 
 logger = logging.getLogger("glowtts.train")
 
@@ -96,7 +96,8 @@ class Trainer:
         conf: the ``train:`` section (validated and completed here).
         exp_dir: experiment directory.
         dist_info: rank / world / device (default: single process on CPU).
-        resume: continue from the newest valid checkpoint in ``exp_dir/checkpoints``.
+        resume: continue from the newest valid checkpoint in ``exp_dir/checkpoints``;
+            or an :class:`~glowtts.train.resume.Opened`: the caller already chose it.
         d_model: width in the Noam formula (``train.noam_d_model`` overrides it).
         meta: primitive-only extra info stored in every checkpoint (model config, n_vocab).
     """
@@ -110,7 +111,7 @@ class Trainer:
         exp_dir: str | Path,
         *,
         dist_info: DistInfo | None = None,
-        resume: bool = True,
+        resume: bool | resume_lib.Opened = True,
         d_model: int = 192,
         meta: dict | None = None,
         collate_fn=collate_tts,
@@ -270,9 +271,12 @@ class Trainer:
         return path if self.is_main else None
 
     def _try_resume(self) -> bool:
-        found = resume_lib.open_run(
-            self.ckpt_dir, self.loss_log, resume=self.resume, is_main=self.is_main
-        )
+        if isinstance(self.resume, resume_lib.Opened):
+            found = self.resume.found
+        else:
+            found = resume_lib.open_run(
+                self.ckpt_dir, self.loss_log, resume=self.resume, is_main=self.is_main
+            )
         if found is None:
             return False
         path, st = found
@@ -432,21 +436,23 @@ class Trainer:
             self._log_padding()
         n_left, accum = len(self.sampler), self.conf["accum_grad"]
         seed = self.conf["seed"] * 100003 + self.epoch * 1009 + self.position
-        for i, batch in enumerate(self._make_loader(self.train_set, self.sampler, seed)):
-            self.position += 1
-            self._group["n"] += 1
-            sync = self._group["n"] == accum or i == n_left - 1
-            self._micro_step(batch, sync, accum)
-            if not sync:
-                continue
-            stepped = self._optimizer_step()
-            g, self._group = self._group, self._new_group()
-            if not stepped:
-                continue
-            self.step += 1
-            self._after_step(g)
-            if self._done() or self.stop.agreed(self.dist):
-                return True
+        loader = self._make_loader(self.train_set, self.sampler, seed)
+        with worker_iter(loader) as batches:
+            for i, batch in enumerate(batches):
+                self.position += 1
+                self._group["n"] += 1
+                sync = self._group["n"] == accum or i == n_left - 1
+                self._micro_step(batch, sync, accum)
+                if not sync:
+                    continue
+                stepped = self._optimizer_step()
+                g, self._group = self._group, self._new_group()
+                if not stepped:
+                    continue
+                self.step += 1
+                self._after_step(g)
+                if self._done() or self.stop.agreed(self.dist):
+                    return True
         self.epoch += 1
         self.position = 0
         self.evaluate()
@@ -649,21 +655,16 @@ class Trainer:
         devs = [self.device] if self.device.type == "cuda" else []
         return torch.random.fork_rng(devices=devs)
 
-    @torch.no_grad()
-    def evaluate(self) -> dict | None:
-        """Dev pass: frame-weighted mean MLE loss, token-weighted mean duration loss.
-
-        Saves ``best.pth`` when ``mle + dur`` improves. Collective under DDP.
-        """
-        self.last_dev_step = self.step
-        if self.dev_set is None or self.dev_sampler is None:
-            return None
+    def _dev_sums(self) -> torch.Tensor:
+        """``[mle * frames, frames, dur * tokens, tokens]`` summed over this rank's dev set."""
         model = self.unwrapped
         model.eval()
         sums = torch.zeros(4, dtype=torch.float64)
         self.dev_sampler.set_epoch(0, 0)
-        with self._rng_fork():  # the dev pass must not shift the training RNG streams
-            for batch in self._make_loader(self.dev_set, self.dev_sampler, self.conf["seed"]):
+        loader = self._make_loader(self.dev_set, self.dev_sampler, self.conf["seed"])
+        # the dev pass must not shift the training RNG streams
+        with self._rng_fork(), worker_iter(loader) as batches:
+            for batch in batches:
                 b = self._to_device(batch)
                 with self._autocast():
                     out = self._forward(model, b)
@@ -674,6 +675,18 @@ class Trainer:
                     dtype=torch.float64,
                 )
         model.train()
+        return sums
+
+    @torch.no_grad()
+    def evaluate(self) -> dict | None:
+        """Dev pass: frame-weighted mean MLE loss, token-weighted mean duration loss.
+
+        Saves ``best.pth`` when ``mle + dur`` improves. Collective under DDP.
+        """
+        self.last_dev_step = self.step
+        if self.dev_set is None or self.dev_sampler is None:
+            return None
+        sums = self._dev_sums()
         if self.dist.distributed:
             sums = sums.to(self.device)
             dist.all_reduce(sums)

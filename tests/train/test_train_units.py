@@ -75,15 +75,22 @@ def test_open_run_resumes_the_newest_valid_checkpoint(tmp_path):
     assert found is not None and found[1]["step"] == 4
 
 
-def test_open_run_without_resume_moves_checkpoints_aside_and_drops_the_log(tmp_path):
+def test_open_run_without_resume_moves_checkpoints_and_the_log_aside(tmp_path):
     d = tmp_path / "checkpoints"
     ckpt.save_step_checkpoint({"model": {}, "step": 9}, d, 9, keep_last=5)
     log = LossLog(tmp_path / "loss.jsonl")
     log.append({"split": "train", "step": 9})
+    (tmp_path / "config.yaml").write_text("model: {}\n")
     assert open_run(d, log, resume=False, is_main=True) is None
     assert not d.exists() and not log.path.exists()
     (aside,) = tmp_path.glob("checkpoints.old_*")
     assert (aside / ckpt.step_name(9)).is_file()
+    assert LossLog(aside / "loss.jsonl").records() == [{"split": "train", "step": 9}]
+    assert (aside / "config.yaml").read_text() == "model: {}\n"
+    # a log without checkpoints (killed before the first one) is kept too
+    log.append({"split": "train", "step": 1})
+    assert open_run(d, log, resume=False, is_main=True) is None
+    assert len(list(tmp_path.glob("checkpoints.old_*"))) == 2 and not log.path.exists()
 
 
 def test_save_prunes_and_mark_best_copies(tmp_path):

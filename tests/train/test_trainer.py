@@ -25,8 +25,11 @@ def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     tinytts.write_dump(root / "dump/train", 8, seed=1)
     tinytts.write_dump(root / "dump/dev", 3, seed=2, prefix="dev")
-    tl = tinytts.write_token_list(root / "token_list/char/tokens.txt")
-    (tl.parent / "frontend.yaml").write_text("token_type: char\n")
+    tl = root / "token_list/char/tokens.txt"
+    tl.parent.mkdir(parents=True)
+    # a char token list of tinytts.N_VOCAB entries, and the front-end that wrote it
+    tl.write_text("".join(f"{t}\n" for t in ["<blank>", "<unk>", "<space>", *"abcdefghi"]))
+    (tl.parent / "frontend.yaml").write_text("token_type: char\ntoken_list: tokens.txt\n")
     np.save(root / "stats.npy", np.zeros((2, tinytts.N_MELS)))
     return root
 

@@ -69,6 +69,7 @@ teacher_forcing=false # stages 5-6: decode with the stage-4 MAS durations (analy
 use_refined_dp=false  # stage 5: decode with the duration predictor refined in stage 4
 checkpoint=           # stages 4, 5, 7: checkpoint to decode with (default: best, else newest)
 train_args=           # extra arguments for glowtts-train (e.g. "--max_steps 100")
+init_from=            # stage 3: fine-tune from this exp dir or checkpoint (with conf/tuning/finetune.yaml)
 dumpdir=dump          # feature / token dump dir
 expdir=exp            # experiment root
 
@@ -172,6 +173,8 @@ fi
 if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
   log "stage 3: training -> $exp (ngpu=$ngpu)"
   mkdir -p "$exp"
+  init_opt=()
+  [ -z "$init_from" ] || init_opt=(--init_from "$init_from")
   launcher=(glowtts-train)
   device=cpu
   if [ "$ngpu" -gt 0 ]; then device=cuda; fi
@@ -188,7 +191,7 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
       --train_dir "$dumpdir/$train_set" --dev_dir "$dumpdir/$dev_set" \
       --token_list "$token_dir/tokens.txt" --stats "$dumpdir/$train_set/stats.npy" \
       --train_utt2spk "data/$train_set/utt2spk" --dev_utt2spk "data/$dev_set/utt2spk" \
-      --exp_dir "$exp" $train_args
+      --exp_dir "$exp" "${init_opt[@]}" $train_args
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
