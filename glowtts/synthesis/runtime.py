@@ -25,8 +25,11 @@ than HiFi-GAN, but it needs nothing more. Export with ``--vocoder hifigan`` for 
 
 from __future__ import annotations
 
+import argparse
 import json
+import logging
 import math
+import sys
 import wave
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from ..text import Frontend, split_sentences
+
+logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
 CONFIG_FILE = "config.json"
@@ -311,3 +316,81 @@ def write_wav(path: str | Path, wav: np.ndarray, sample_rate: int) -> None:
         f.setsampwidth(2)
         f.setframerate(int(sample_rate))
         f.writeframes(pcm.tobytes())
+
+
+# ------------------------------------------------------------------ command line
+# ``glowtts-synthesize --onnx DIR`` hands its parsed options to :func:`run_cli`;
+# ``python -m glowtts.synthesis.runtime`` is the same without torch installed.
+UNSUPPORTED = ("durations", "checkpoint", "vocoder_checkpoint", "plot", "compile", "cuda_graphs")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m glowtts.synthesis.runtime",
+        description="Synthesise with an exported voice directory (no torch needed).",
+    )
+    p.add_argument("--onnx", required=True, help="voice directory written by glowtts-export")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the text of one utterance")
+    src.add_argument("--text_file", help="one utterance per line; '-' reads stdin")
+    p.add_argument("--out", default=None, help="output wav for --text (default: out.wav)")
+    p.add_argument("--out_dir", default=None, help="output dir for --text_file (<n>.wav per line)")
+    p.add_argument("--noise_scale", type=float, default=None, help="default: the voice's")
+    p.add_argument("--length_scale", type=float, default=None, help="default: the voice's")
+    p.add_argument("--spk", default=None, help="speaker id or name (multi-speaker voices)")
+    p.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
+    p.add_argument(
+        "--torch_noise", action="store_true", help="draw the noise as torch does for --seed"
+    )
+    p.add_argument("--num_threads", type=int, default=None, help="onnxruntime CPU threads")
+    return p
+
+
+def _items(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    if args.text is not None:
+        if args.out_dir:
+            raise ValueError("--text writes --out FILE; --out_dir is for --text_file")
+        return [(Path(args.out or "out.wav"), args.text)]
+    if args.out or not args.out_dir:
+        raise ValueError("--text_file writes into --out_dir DIR (not --out)")
+    stream = sys.stdin if args.text_file == "-" else open(args.text_file, encoding="utf-8")
+    with stream:
+        lines = [(n, line.strip()) for n, line in enumerate(stream, 1)]
+    return [(Path(args.out_dir) / f"{n}.wav", t) for n, t in lines if t]
+
+
+def run_cli(args: argparse.Namespace) -> None:
+    """Synthesise ``args.text`` / ``args.text_file`` with the voice ``args.onnx``; exits
+    with a message naming the problem on bad input."""
+    prog = "glowtts-synthesize --onnx"
+    bad = [f"--{name}" for name in UNSUPPORTED if getattr(args, name, None)]
+    if bad:
+        sys.exit(f"{prog}: {', '.join(bad)} not available with an exported voice")
+    try:
+        voice = OnnxVoice(args.onnx, threads=getattr(args, "num_threads", None))
+        items = _items(args)
+        if not items:
+            raise ValueError(f"no text in {args.text_file}")
+        for path, text in items:
+            wav = voice.synthesize(
+                text,
+                noise_scale=args.noise_scale,
+                length_scale=args.length_scale,
+                spk=args.spk,
+                seed=args.seed,
+                torch_noise=getattr(args, "torch_noise", False),
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_wav(path, wav, voice.sample_rate)
+            logger.info("wrote %s (%.2f s)", path, len(wav) / voice.sample_rate)
+    except (OSError, ValueError) as e:
+        sys.exit(f"{prog}: {e}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run_cli(get_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
