@@ -152,12 +152,18 @@ def test_onnx_matches_torch_on_the_same_noise(tiny_exp, tmp_path):
     assert np.allclose(sess.run(None, {**feeds, "noise": longer})[0], mel, atol=1e-6)
 
 
-def test_runtime_seed_reproduces_the_torch_synthesizer(tiny_exp, tmp_path):
+@pytest.mark.parametrize("add_blank", [False, True])
+def test_runtime_seed_reproduces_the_torch_synthesizer(tiny_exp, tmp_path, add_blank):
     """``torch_noise=True``: a seed gives the Synthesizer's mel for the same seed."""
     pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
     pytest.importorskip("onnx", reason="onnx not installed")
+    from conftest import make_exp
+
     from glowtts.synthesis.runtime import OnnxVoice
     from glowtts.synthesis.synthesizer import Synthesizer
+
+    if add_blank:
+        tiny_exp = make_exp(tmp_path / "blank", add_blank=True)
 
     export_main(["--exp", str(tiny_exp), "--format", "onnx", "--out", str(tmp_path / "v")])
     voice = OnnxVoice(tmp_path / "v")
