@@ -218,9 +218,14 @@ class OnnxVoice:
                 f"need noise_scale >= 0 and length_scale > 0, got {noise_scale}, {length_scale}"
             )
         sid = self.speaker_id(spk)
-        chunks = split_chunks(text)
-        if not chunks:
+        if not text.strip():
             raise ValueError("text is empty: nothing to synthesise")
+        # as the torch Synthesizer: chunks without a letter or digit are not spoken
+        chunks = [
+            c for c in split_chunks(text) if any(ch.isalnum() for ch in self.frontend.clean(c))
+        ]
+        if not chunks:
+            raise ValueError(f"text {text[:80]!r} has no letters or digits: nothing to synthesise")
         parts = []
         for k, chunk in enumerate(chunks):
             if k:

@@ -178,3 +178,15 @@ def test_multi_speaker_voice(tmp_path):
     assert not np.array_equal(a, voice.synthesize("abc de", spk="spk0", seed=0))
     with pytest.raises(ValueError, match="unknown speaker 'bob'; known: spk0, spk1, spk2"):
         voice.synthesize("abc", spk="bob")
+
+
+def test_unspeakable_text_is_a_clear_error(voice_dir, tmp_path):
+    voice = OnnxVoice(voice_dir)
+    with pytest.raises(ValueError, match="text is empty"):
+        voice.synthesize("  ")
+    with pytest.raises(ValueError, match="no letters or digits"):
+        voice.synthesize("?! ...")
+    with pytest.raises(SystemExit, match="--onnx: text '...' has no letters"):
+        synthesize_main(
+            ["--onnx", str(voice_dir), "--text", "...", "--out", str(tmp_path / "a.wav")]
+        )
