@@ -17,6 +17,9 @@ skipped), synthesised in length-sorted batches into ``<out_dir>/<n>.wav`` where
 included when the model uses them; one utterance only). ``--vocoder hifigan
 --vocoder_checkpoint g_02500000`` uses a HiFi-GAN generator (``config.json`` beside it,
 or ``--vocoder_config``). ``--plot`` writes ``<wav>.png`` with the mel and alignment.
+``--onnx VOICE_DIR`` (instead of ``--exp``) synthesises with a voice exported by
+``glowtts-export --format onnx --out VOICE_DIR`` on onnxruntime
+(:mod:`glowtts.synthesis.runtime`; ``python -m glowtts.synthesis.runtime`` runs without torch).
 Long text is split at sentence boundaries and joined with a short pause.
 """
 
@@ -45,9 +48,14 @@ def get_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--model", "--exp", dest="exp", required=True,
+        "--model", "--exp", dest="exp", default=None,
         help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
     )  # fmt: skip
+    p.add_argument(
+        "--onnx",
+        default=None,
+        help="instead of --model: a voice dir from glowtts-export (onnxruntime, no torch model)",
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the text of one utterance")
     src.add_argument("--text_file", help="one utterance per line; '-' reads stdin")
@@ -187,6 +195,14 @@ def collect_items(
 def main(argv: list[str] | None = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if bool(args.exp) == bool(args.onnx):
+        _fail(
+            "give --model (a voice file or experiment dir; --exp is the same) or --onnx VOICE_DIR (an export)"
+        )
+    if args.onnx:
+        from ..synthesis.runtime import run_cli
+
+        return run_cli(args)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     durations = check_args(args)
