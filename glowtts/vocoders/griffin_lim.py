@@ -21,6 +21,8 @@ class GriffinLimVocoder:
     initial phase of each batch, 0).
     """
 
+    name = "griffin_lim"
+
     def __init__(
         self,
         feats: dict[str, Any] | MelConfig,
