@@ -35,6 +35,7 @@ import importlib.util
 import json
 import logging
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +362,9 @@ class HiFiGANVocoder:
         device: where the generator runs.
         precision: ``fp32``, ``bf16`` (weights and activations in bfloat16, output
             float32) or ``auto`` (bf16 on CPUs with native bf16, else fp32).
+        jit: run a TorchScript trace of the generator, frozen (constants folded), made
+            at the first call; the generator has no length-dependent control flow, so one
+            trace serves every length.
     """
 
     name = "hifigan"
@@ -372,6 +376,7 @@ class HiFiGANVocoder:
         config: str | Path | dict[str, Any] | None = None,
         device: str | torch.device = "cpu",
         precision: str = "auto",
+        jit: bool = False,
     ) -> None:
         if checkpoint is None:
             raise ValueError(
@@ -386,6 +391,8 @@ class HiFiGANVocoder:
         self.precision = choose_precision(precision, self.device)
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.generator.to(self.dtype)
+        self.jit = jit
+        self._traced: torch.jit.ScriptModule | None = None
 
     def _check_features(self, checkpoint: str | Path) -> None:
         problems = []
@@ -411,6 +418,16 @@ class HiFiGANVocoder:
     def sample_rate(self) -> int:
         return self.conf.fs
 
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.jit:
+            return self.generator(x)
+        if self._traced is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)  # jit.trace, torch >= 2.12
+                self._traced = torch.jit.freeze(torch.jit.trace(self.generator, x))
+        return self._traced(x)
+
     @torch.inference_mode()
     def __call__(
         self, mels: list[np.ndarray | torch.Tensor], device: str | torch.device | None = None
@@ -424,6 +441,6 @@ class HiFiGANVocoder:
         for m in mels:
             x = torch.as_tensor(np.asarray(m) if not torch.is_tensor(m) else m)
             x = x.to(self.device, self.dtype).t().unsqueeze(0)  # (1, n_mels, T)
-            y = self.generator(x)  # (1, 1, T * hop)
+            y = self._run(x)  # (1, 1, T * hop)
             wavs.append(y.view(-1).float().cpu().numpy())
         return wavs

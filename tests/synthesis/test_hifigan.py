@@ -132,6 +132,17 @@ def test_bf16_precision_stays_close_to_fp32(hifigan_ckpt):
         build_vocoder("hifigan", FEATS, checkpoint=str(path), precision="fp16")
 
 
+def test_jit_trace_serves_every_length(hifigan_ckpt):
+    path, _ = hifigan_ckpt
+    eager = build_vocoder("hifigan", FEATS, checkpoint=str(path), precision="fp32")
+    traced = build_vocoder("hifigan", FEATS, checkpoint=str(path), precision="fp32", jit=True)
+    rng = np.random.default_rng(1)
+    mels = [rng.normal(-5, 1, (t, N_MELS)).astype(np.float32) for t in (23, 7, 41)]
+    for a, b in zip(eager(mels), traced(mels)):  # traced at length 23, reused for 7 and 41
+        assert a.shape == b.shape and np.allclose(a, b, atol=1e-5)
+    assert traced._traced is not None
+
+
 def test_auto_keeps_griffin_lim_for_small_mels_and_griffin_lim_options(caplog):
     with caplog.at_level(logging.INFO, logger="glowtts.registry"):
         name, opts = choose_vocoder(FEATS, {"checkpoint": None, "config": None})
