@@ -350,6 +350,36 @@ def choose_precision(precision: str, device: torch.device) -> str:
     return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
+def _conv2d_of(m: nn.Conv1d | nn.ConvTranspose1d) -> nn.Module:
+    """The same convolution over ``(B, C, 1, T)``: kernel ``(1, k)``, same weights."""
+    k, pad = m.kernel_size[0], (0, m.padding[0])
+    if isinstance(m, nn.ConvTranspose1d):
+        out = nn.ConvTranspose2d(m.in_channels, m.out_channels, (1, k), (1, m.stride[0]), pad)
+    else:
+        out = nn.Conv2d(
+            m.in_channels, m.out_channels, (1, k), padding=pad, dilation=(1, m.dilation[0])
+        )
+    out.weight = nn.Parameter(m.weight.detach().unsqueeze(2), requires_grad=False)
+    out.bias = m.bias
+    return out.to(m.weight.device, m.weight.dtype)
+
+
+def to_conv2d_channels_last(generator: HiFiGANGenerator) -> HiFiGANGenerator:
+    """``generator`` (in place) with every conv as its 2-D twin, weights channels-last.
+
+    The forward pass then takes ``(B, n_mels, 1, T)`` channels-last input and returns
+    ``(B, 1, 1, T * hop)``. Why: oneDNN's CPU convolutions (AMX/AVX-512 bf16 kernels)
+    work in channels-last layout; with 1-D convs every layer reorders its input to it and
+    back, and there is no channels-last layout for 3-D tensors. Measured on one core of an
+    AMX CPU: 0.12 CPU-s per audio second in bf16 vs 0.39 with 1-D convs (V1 universal).
+    """
+    for module in list(generator.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
+                setattr(module, name, _conv2d_of(child))
+    return generator.to(memory_format=torch.channels_last)
+
+
 class HiFiGANVocoder:
     """Vocoder slot ``hifigan``: log-mel ``(T, n_mels)`` -> waveform with ``T * hop`` samples.
 
@@ -362,6 +392,9 @@ class HiFiGANVocoder:
         device: where the generator runs.
         precision: ``fp32``, ``bf16`` (weights and activations in bfloat16, output
             float32) or ``auto`` (bf16 on CPUs with native bf16, else fp32).
+        channels_last: run the convs as 2-D convs in channels-last layout
+            (:func:`to_conv2d_channels_last`); None: on a CPU (where it is several times
+            faster), not on CUDA.
         jit: run a TorchScript trace of the generator, frozen (constants folded), made
             at the first call; the generator has no length-dependent control flow, so one
             trace serves every length.
@@ -376,6 +409,7 @@ class HiFiGANVocoder:
         config: str | Path | dict[str, Any] | None = None,
         device: str | torch.device = "cpu",
         precision: str = "auto",
+        channels_last: bool | None = None,
         jit: bool = False,
     ) -> None:
         if checkpoint is None:
@@ -391,6 +425,9 @@ class HiFiGANVocoder:
         self.precision = choose_precision(precision, self.device)
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.generator.to(self.dtype)
+        self.channels_last = self.device.type == "cpu" if channels_last is None else channels_last
+        if self.channels_last:
+            to_conv2d_channels_last(self.generator)
         self.jit = jit
         self._traced: torch.jit.ScriptModule | None = None
 
@@ -441,6 +478,10 @@ class HiFiGANVocoder:
         for m in mels:
             x = torch.as_tensor(np.asarray(m) if not torch.is_tensor(m) else m)
             x = x.to(self.device, self.dtype).t().unsqueeze(0)  # (1, n_mels, T)
-            y = self._run(x)  # (1, 1, T * hop)
+            if self.channels_last:
+                x = x.unsqueeze(2).contiguous(
+                    memory_format=torch.channels_last
+                )  # (1, n_mels, 1, T)
+            y = self._run(x)  # (1, 1, [1,] T * hop)
             wavs.append(y.view(-1).float().cpu().numpy())
         return wavs

@@ -143,6 +143,22 @@ def test_jit_trace_serves_every_length(hifigan_ckpt):
     assert traced._traced is not None
 
 
+def test_channels_last_conv2d_form_is_the_same_function(hifigan_ckpt):
+    path, _ = hifigan_ckpt
+    plain = build_vocoder(
+        "hifigan", FEATS, checkpoint=str(path), precision="fp32", channels_last=False
+    )
+    cl = build_vocoder("hifigan", FEATS, checkpoint=str(path), precision="fp32", channels_last=True)
+    assert isinstance(cl.generator.ups[0], torch.nn.ConvTranspose2d)
+    assert isinstance(cl.generator.resblocks[1].convs1[2], torch.nn.Conv2d)
+    assert cl.generator.resblocks[1].convs1[2].dilation == (1, 5)
+    rng = np.random.default_rng(2)
+    mels = [rng.normal(-5, 1, (t, N_MELS)).astype(np.float32) for t in (19, 4)]
+    for a, b in zip(plain(mels), cl(mels)):
+        assert a.shape == b.shape and np.allclose(a, b, atol=1e-5)
+    assert build_vocoder("hifigan", FEATS, checkpoint=str(path)).channels_last  # CPU default
+
+
 def test_auto_keeps_griffin_lim_for_small_mels_and_griffin_lim_options(caplog):
     with caplog.at_level(logging.INFO, logger="glowtts.registry"):
         name, opts = choose_vocoder(FEATS, {"checkpoint": None, "config": None})
