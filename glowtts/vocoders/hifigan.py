@@ -397,7 +397,8 @@ class HiFiGANVocoder:
             faster), not on CUDA.
         jit: run a TorchScript trace of the generator, frozen (constants folded), made
             at the first call; the generator has no length-dependent control flow, so one
-            trace serves every length.
+            trace serves every length. None: on a CPU (bf16 on 2 threads: 2.2 CPU-s for
+            7 s of audio against 2.6 eager), not on CUDA.
     """
 
     name = "hifigan"
@@ -410,7 +411,7 @@ class HiFiGANVocoder:
         device: str | torch.device = "cpu",
         precision: str = "auto",
         channels_last: bool | None = None,
-        jit: bool = False,
+        jit: bool | None = None,
     ) -> None:
         if checkpoint is None:
             raise ValueError(
@@ -428,7 +429,7 @@ class HiFiGANVocoder:
         self.channels_last = self.device.type == "cpu" if channels_last is None else channels_last
         if self.channels_last:
             to_conv2d_channels_last(self.generator)
-        self.jit = jit
+        self.jit = self.device.type == "cpu" if jit is None else jit
         self._traced: torch.jit.ScriptModule | None = None
 
     def _check_features(self, checkpoint: str | Path) -> None:
