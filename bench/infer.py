@@ -1,4 +1,4 @@
-"""Benchmark Glow-TTS mel generation (text -> log-mel, no vocoder); prints one JSON object.
+"""Benchmark Glow-TTS inference: text -> log-mel, and the vocoder; prints one JSON object.
 
 Model: the official LJSpeech configuration (``egs/ljspeech/tts1/conf/train.yaml``
 ``model`` section, ``n_vocab`` 148, about 28.6 M parameters), randomly initialised
@@ -22,6 +22,16 @@ CPU at ``--threads`` threads (default: 2, the setting the CPU target is stated f
 and on CUDA when present (``--device`` auto|cpu|cuda). Real-time factor =
 time / mel seconds, with mel seconds = frames * 256 / 22050.
 
+Vocoder (``--vocoder``, default on when the public generators are installed): the
+HiFi-GAN universal generator on the 100-token case's mel (600 frames, 7.0 s), per
+variant of ``--vocoder_variants`` (``fp32``, ``bf16``, ``bf16_jit``, ``bf16_1d`` ...:
+precision, then ``_eager`` for no TorchScript trace (traced and frozen by default on a
+CPU), ``_1d`` for the 1-D convs instead of the default 2-D channels-last form on a CPU), medians over
+``--vocoder_repeats`` calls after one warm-up: wall time, user+system CPU time of the
+process (other jobs on a shared machine inflate wall time, not CPU time), RTF, and the
+end-to-end text-to-waveform RTF (mel generation + vocoder). Output of each variant vs
+fp32: waveform SNR.
+
 Usage: ``python bench/infer.py [--threads N] [--repeats N] [--device auto|cpu|cuda]``
 """
 
@@ -29,21 +39,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent))  # run from a checkout without `pip install -e .`
 
+from glowtts.audio import MelConfig  # noqa: E402
 from glowtts.nets import build_model  # noqa: E402
 from glowtts.synthesis.batch_decode import DECODE_DEFAULTS  # noqa: E402
 from glowtts.synthesis.cuda_graphs import GraphedInference  # noqa: E402
 from glowtts.utils import read_yaml_mapping  # noqa: E402
+from glowtts.vocoders import hifigan  # noqa: E402
 
 N_VOCAB = 148
 HOP, FS = 256, 22050
@@ -125,6 +140,61 @@ def run_device(infer, device: torch.device, args) -> dict:
     return res
 
 
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def time_vocoder(voc, mel: torch.Tensor, device: torch.device, repeats: int) -> tuple[dict, Any]:
+    """Median wall / CPU seconds of ``voc([mel])`` after one warm-up call; and the output."""
+    wav = voc([mel[:40]], device=device)  # warm-up (and the trace, for jit variants)
+    walls, cpus = [], []
+    for _ in range(repeats):
+        _sync(device)
+        c0, t0 = _cpu_seconds(), time.perf_counter()
+        (wav,) = voc([mel], device=device)
+        _sync(device)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(_cpu_seconds() - c0)
+    return {
+        "median_s": round(statistics.median(walls), 3),
+        "min_s": round(min(walls), 3),
+        "cpu_s": round(statistics.median(cpus), 3),
+    }, wav
+
+
+def run_vocoder(mel_case: dict, device: torch.device, args) -> dict:
+    """HiFi-GAN universal on a 100-token mel, per variant; end-to-end RTF with ``mel_case``."""
+    g = torch.Generator().manual_seed(0)
+    frames = mel_case["frames"]
+    mel = torch.randn(frames, 80, generator=g) * 1.5 - 6.0  # (T, 80) log-mel-like levels
+    audio_s = frames * HOP / FS
+    out, ref = {"frames": frames, "audio_seconds": round(audio_s, 3)}, None
+    for variant in args.vocoder_variants.split(","):
+        precision, *flags = variant.split("_")
+        voc = hifigan.HiFiGANVocoder(
+            MelConfig(),
+            "universal",
+            device=device,
+            precision=precision,
+            channels_last=False if "1d" in flags else None,
+            jit=False if "eager" in flags else None,
+        )
+        res, wav = time_vocoder(voc, mel, device, args.vocoder_repeats)
+        res["rtf"] = round(res["median_s"] / audio_s, 4)
+        res["cpu_rtf"] = round(res["cpu_s"] / audio_s, 4)
+        res["e2e_rtf"] = round((mel_case["median_ms"] / 1e3 + res["median_s"]) / audio_s, 4)
+        if ref is None:
+            ref = wav
+        else:
+            err = float(((wav - ref) ** 2).sum())
+            res["snr_db_vs_" + args.vocoder_variants.split(",")[0]] = (
+                round(10 * math.log10(float((ref**2).sum()) / err), 2) if err else None
+            )
+        out[variant] = res
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -137,9 +207,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--skip_cpu", action="store_true", help="CUDA only")
+    p.add_argument(
+        "--vocoder", default="auto", choices=["auto", "on", "off"], help="time HiFi-GAN too"
+    )
+    p.add_argument(
+        "--vocoder_variants",
+        default="fp32,fp32_1d,bf16,bf16_1d,bf16_jit",
+        help="comma-separated, fp32 first",
+    )
+    p.add_argument("--vocoder_repeats", type=int, default=3, help="timed vocoder calls")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
+    use_vocoder = args.vocoder == "on" or (
+        args.vocoder == "auto" and hifigan.pretrained_dir() is not None
+    )
     model = build_official()
     result = {
         "bench": "glowtts mel generation (official LJSpeech config, batch 1)",
@@ -155,6 +237,11 @@ def main(argv: list[str] | None = None) -> None:
         result["cpu"] = cpu
         result["cpu_rtf_100_tokens"] = cpu["100_tokens"]["rtf"]
         result["cpu_rtf_target"] = 0.02
+        if use_vocoder:
+            result["cpu_vocoder"] = run_vocoder(cpu["100_tokens"], torch.device("cpu"), args)
+            result["cpu_vocoder"]["threads"] = torch.get_num_threads()
+            result["cpu_vocoder"]["native_bf16"] = hifigan.cpu_has_native_bf16()
+            result["cpu_e2e_rtf_target"] = 0.3
     if args.device in ("auto", "cuda") and torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -169,6 +256,9 @@ def main(argv: list[str] | None = None) -> None:
         result["cuda_ms_100_tokens"] = cuda["100_tokens"]["median_ms"]
         result["cuda_graphs_ms_100_tokens"] = graphed["100_tokens"]["median_ms"]
         result["cuda_ms_target"] = 5.0
+        if use_vocoder:
+            args.vocoder_variants = "fp32,bf16"
+            result["cuda_vocoder"] = run_vocoder(cuda["100_tokens"], torch.device("cuda"), args)
     elif args.device == "cuda":
         result["cuda"] = "no CUDA device"
     print(json.dumps(result, indent=2))

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 from typing import Any
 
 from .text.tokenizers import TOKENIZERS
+
+logger = logging.getLogger(__name__)
 
 
 class Registry:
@@ -52,12 +55,55 @@ VOCODERS = Registry(
 )
 
 
+# The default vocoder of every entry point (Synthesizer.from_exp, glowtts-synthesize,
+# glowtts-serve, glowtts-vocode): see choose_vocoder.
+AUTO_VOCODER = "auto"
+
+
+def vocoder_choices() -> list[str]:
+    """``--vocoder`` choices: ``auto`` and the registered names."""
+    return [AUTO_VOCODER, *VOCODERS.names()]
+
+
+def _accepted(name: str, options: dict[str, Any]) -> set[str]:
+    params = inspect.signature(VOCODERS.get(name)).parameters
+    return {k for k in options if k in params and k != "feats"}
+
+
+def choose_vocoder(feats: dict[str, Any], options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The vocoder ``auto`` stands for, and its options (None values dropped).
+
+    Options that only Griffin-Lim takes (e.g. ``n_iter``) choose Griffin-Lim; otherwise
+    HiFi-GAN (``checkpoint`` default ``universal``) where the generator is installed and
+    was trained on this mel, else Griffin-Lim with one log line that says why.
+    """
+    from .audio import MelConfig
+    from .vocoders import hifigan
+
+    options = {k: v for k, v in options.items() if v is not None}
+    gl_only = _accepted("griffin_lim", options) - _accepted("hifigan", options)
+    reason = "Griffin-Lim options were given" if gl_only else None
+    if reason is None and "checkpoint" not in options:
+        reason = hifigan.pretrained_unfit_reason(MelConfig.from_dict(feats))
+    if reason is None:
+        opts = {k: options[k] for k in _accepted("hifigan", options)}
+        opts.setdefault("checkpoint", hifigan.DEFAULT_GENERATOR)
+        logger.info("vocoder: HiFi-GAN %s", opts["checkpoint"])
+        return "hifigan", opts
+    logger.info("vocoder: Griffin-Lim, because %s", reason)
+    return "griffin_lim", {k: options[k] for k in _accepted("griffin_lim", options)}
+
+
 def build_vocoder(name: str, feats: dict[str, Any], device: Any = None, **options: Any) -> Any:
     """Instantiate the vocoder ``name`` for the mel definition ``feats`` (the YAML section).
 
+    ``name`` ``auto`` picks one with :func:`choose_vocoder` (options of the vocoder not
+    chosen are dropped, so one command line can carry both vocoders' options).
     ``device`` goes to vocoders whose constructor takes one (a generator network is placed
     at load time; Griffin-Lim runs where each call says), unless ``options`` name it.
     """
+    if name == AUTO_VOCODER:
+        name, options = choose_vocoder(feats, options)
     cls = VOCODERS.get(name)
     if device is not None and "device" in inspect.signature(cls).parameters:
         options.setdefault("device", device)

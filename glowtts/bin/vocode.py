@@ -6,8 +6,11 @@ Example::
         --feats_scp exp/x/decode_eval/feats.scp --out_dir exp/x/decode_eval/wav [--n_iter 60]
 
 writes ``<out_dir>/<utt>.wav`` (16-bit PCM at feats.fs) and ``<out_dir>/wav.scp``.
-The vocoder defaults to Griffin-Lim (``--n_iter``, ``--momentum``, ``--power``, ``--seed``);
-``--vocoder hifigan --vocoder_checkpoint g_02500000`` uses a HiFi-GAN generator.
+The default vocoder (``auto``) is the public HiFi-GAN universal generator where it is
+installed and the mel is the one it was trained on, else Griffin-Lim (one log line says
+why); Griffin-Lim options (``--n_iter``, ``--momentum``, ``--power``, ``--seed``) or
+``--vocoder griffin_lim`` choose Griffin-Lim. ``--vocoder hifigan --vocoder_checkpoint
+universal|ljspeech|FILE`` uses a HiFi-GAN generator.
 ``glowtts-synthesize-wav`` is the former name of this command.
 """
 
@@ -22,7 +25,7 @@ from typing import Any
 import torch
 
 from glowtts.audio.features import MelConfig, load_feats_config
-from glowtts.registry import VOCODERS
+from glowtts.registry import AUTO_VOCODER, vocoder_choices
 from glowtts.synthesis.vocode import vocode_scp
 
 PROG = "glowtts-vocode"
@@ -31,7 +34,8 @@ PROG = "glowtts-vocode"
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
-        description="Vocoding of every log-mel (T, n_mels) in a feats.scp (Griffin-Lim by default).",
+        description="Vocoding of every log-mel (T, n_mels) in a feats.scp "
+        "(HiFi-GAN universal where installed and fitting the mel, else Griffin-Lim).",
     )
     p.add_argument(
         "--config",
@@ -40,38 +44,44 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--feats_scp", required=True, help="log-mel features to vocode")
     p.add_argument("--out_dir", required=True, help="where <utt>.wav files go")
     p.add_argument("--out_scp", help="output wav.scp (default <out_dir>/wav.scp)")
-    p.add_argument("--vocoder", default="griffin_lim", choices=VOCODERS.names(), help="vocoder")
-    p.add_argument("--vocoder_checkpoint", default=None, help="generator checkpoint (hifigan)")
+    p.add_argument(
+        "--vocoder",
+        default=AUTO_VOCODER,
+        choices=vocoder_choices(),
+        help="vocoder (auto: HiFi-GAN universal if it fits the mel, else Griffin-Lim)",
+    )
+    p.add_argument(
+        "--vocoder_checkpoint",
+        default=None,
+        help="hifigan generator: universal, ljspeech or a checkpoint file",
+    )
     p.add_argument(
         "--vocoder_config", default=None, help="generator config.json (default: beside it)"
     )
-    p.add_argument("--n_iter", type=int, default=60, help="Griffin-Lim iterations")
+    # Griffin-Lim options default to None (the vocoder's defaults) so that giving one
+    # is what makes --vocoder auto choose Griffin-Lim.
+    p.add_argument("--n_iter", type=int, default=None, help="Griffin-Lim iterations (60)")
     p.add_argument(
-        "--momentum", type=float, default=0.99, help="fast Griffin-Lim momentum (0 = plain)"
+        "--momentum", type=float, default=None, help="fast Griffin-Lim momentum (0.99; 0 = plain)"
     )
     p.add_argument(
-        "--power", type=float, default=1.0, help="magnitude exponent before Griffin-Lim (1-1.5)"
+        "--power", type=float, default=None, help="magnitude exponent before Griffin-Lim (1.0)"
     )
     p.add_argument("--batch_size", type=int, default=8, help="utterances per batch")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    p.add_argument("--seed", type=int, default=0, help="seed of the initial random phase")
+    p.add_argument("--seed", type=int, default=None, help="Griffin-Lim initial phase seed (0)")
     p.add_argument("--num_threads", type=int, default=1, help="torch CPU threads (0: default)")
     p.add_argument("--no_progress", action="store_true", help="no tqdm progress bar")
     return p
 
 
 def vocoder_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The constructor options of the chosen vocoder from the command line."""
-    if args.vocoder == "griffin_lim":
-        return {
-            "n_iter": args.n_iter,
-            "momentum": args.momentum,
-            "power": args.power,
-            "seed": args.seed,
-        }
-    if args.vocoder == "hifigan":
-        return {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
-    return {}
+    """The constructor options of the chosen vocoder from the command line (those given;
+    ``auto`` gets both vocoders' and keeps those of the one it picks)."""
+    gl = {"n_iter": args.n_iter, "momentum": args.momentum, "power": args.power, "seed": args.seed}
+    hg = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+    chosen = {"griffin_lim": gl, "hifigan": hg}.get(args.vocoder, {**gl, **hg})
+    return {k: v for k, v in chosen.items() if v is not None}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

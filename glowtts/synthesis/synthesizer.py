@@ -3,12 +3,13 @@
 ::
 
     from glowtts import Synthesizer
-    syn = Synthesizer.from_exp("exp/tts_train_char")            # Griffin-Lim
+    syn = Synthesizer.from_exp("exp/tts_train_char")   # HiFi-GAN universal, or Griffin-Lim
     wav, sr = syn.tts("Printing, in the only sense with which we are concerned.")
     mel = syn.mel("Hello.")                                      # (T, n_mels) log-mel
     wavs = syn.tts_batch(["One.", "Two sentences. Here."])       # [(wav, sr), ...]
     syn = Synthesizer.from_exp("exp/...", vocoder="hifigan",
                                vocoder_options={"checkpoint": "g_02500000"})
+    syn = Synthesizer.from_exp("exp/...", vocoder="griffin_lim")  # the old default
 
 Everything comes from the experiment dir: ``config.yaml`` (model, ``feats``, and the
 ``decode`` section's ``noise_scale`` / ``length_scale`` / ``batch_size`` defaults),
@@ -57,7 +58,7 @@ import torch
 from ..audio import MelConfig
 from ..data.collate import pad_tokens
 from ..nets import GlowTTS
-from ..registry import build_vocoder
+from ..registry import AUTO_VOCODER, build_vocoder
 from ..text import EmptyTextError, Frontend
 from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale, pack_by_length
 from .loading import load_experiment
@@ -199,7 +200,7 @@ class Synthesizer:
         path: str | Path,
         checkpoint: str | Path | None = None,
         device: str | torch.device = "cpu",
-        vocoder: str = "griffin_lim",
+        vocoder: str = AUTO_VOCODER,
         vocoder_options: dict[str, Any] | None = None,
         *,
         compile: bool = False,
@@ -207,8 +208,9 @@ class Synthesizer:
         **options: Any,
     ) -> Synthesizer:
         """Load ``exp/<tag>``: config, front-end, checkpoint (default best.pth, else the
-        newest step) and the vocoder ``vocoder`` (a name in ``glowtts.registry.VOCODERS``)
-        built with ``vocoder_options`` (e.g. ``{"checkpoint": ..., "config": ...}`` for
+        newest step) and the vocoder ``vocoder`` (a name in ``glowtts.registry.VOCODERS``, or
+        ``auto``: HiFi-GAN universal where installed and the mel fits, else Griffin-Lim; see
+        :func:`glowtts.registry.choose_vocoder`) built with ``vocoder_options`` (e.g. ``{"checkpoint": ..., "config": ...}`` for
         hifigan; the device is passed unless given). ``compile=True`` wraps the encoder
         and decoder in ``torch.compile`` (off by default: compiling takes longer than most
         sessions save). ``cuda_graphs=True`` (CUDA only) replays the encoder and decoder

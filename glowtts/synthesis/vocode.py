@@ -1,7 +1,8 @@
 """Stage 6: every log-mel of a feats.scp through a vocoder -> ``<out_dir>/<utt>.wav`` + ``wav.scp``.
 
-The vocoder is chosen by name from :data:`glowtts.registry.VOCODERS` (default
-``griffin_lim``).
+The vocoder is chosen by name from :data:`glowtts.registry.VOCODERS`; the default ``auto``
+is HiFi-GAN universal where it is installed and fits the mel, else Griffin-Lim
+(:func:`glowtts.registry.choose_vocoder`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tqdm import tqdm
 from glowtts.audio.features import MelConfig
 from glowtts.audio.io import save_wav
 from glowtts.data.kaldi import atomic_write_text
-from glowtts.registry import build_vocoder
+from glowtts.registry import AUTO_VOCODER, build_vocoder
 
 __all__ = ["read_mels", "vocode_scp"]
 
@@ -49,7 +50,7 @@ def vocode_scp(
     conf: MelConfig,
     out_dir: str | Path,
     *,
-    vocoder: str = "griffin_lim",
+    vocoder: str = AUTO_VOCODER,
     vocoder_options: dict[str, Any] | None = None,
     out_scp: str | Path | None = None,
     batch_size: int = 8,
@@ -74,7 +75,7 @@ def vocode_scp(
     batches = [order[i : i + batch_size] for i in range(0, len(order), max(1, batch_size))]
     bar = tqdm(
         total=len(order),
-        desc=vocoder.replace("_", "-"),
+        desc=getattr(voc, "name", vocoder).replace("_", "-"),
         unit="utt",
         disable=not progress,
         mininterval=1.0 if sys.stderr.isatty() else 30.0,

