@@ -94,9 +94,9 @@ def test_synthesize_cli_onnx_writes_the_runtime_wav(voice_dir, tmp_path):
 
 
 def test_synthesize_cli_needs_exactly_one_of_exp_and_onnx(voice_dir, tiny_exp, tmp_path):
-    with pytest.raises(SystemExit, match="--exp EXP_DIR .* or --onnx VOICE_DIR"):
+    with pytest.raises(SystemExit, match="--model .* or --onnx VOICE_DIR"):
         synthesize_main(["--text", "hi", "--out", str(tmp_path / "a.wav")])
-    with pytest.raises(SystemExit, match="--exp EXP_DIR .* or --onnx VOICE_DIR"):
+    with pytest.raises(SystemExit, match="--model .* or --onnx VOICE_DIR"):
         synthesize_main(
             ["--exp", str(tiny_exp), "--onnx", str(voice_dir), "--text", "hi"]
             + ["--out", str(tmp_path / "a.wav")]
