@@ -12,13 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import kaldiio
 import numpy as np
 from tqdm import tqdm
 
 from glowtts.audio.features import MelConfig
 from glowtts.audio.io import save_wav
-from glowtts.data.kaldi import atomic_write_text
+from glowtts.data.kaldi import FeatsReader, atomic_write_text
 from glowtts.registry import AUTO_VOCODER, build_vocoder
 
 __all__ = ["read_mels", "vocode_scp"]
@@ -27,12 +26,15 @@ log = logging.getLogger(__name__)
 
 
 def read_mels(feats_scp: str | Path, conf: MelConfig) -> dict[str, np.ndarray]:
-    """``{utt: (T, n_mels) float32}`` of ``feats_scp``, checked against the mel definition."""
+    """``{utt: (T, n_mels) float32}`` of ``feats_scp``, checked against the mel definition.
+
+    Read through :class:`~glowtts.data.kaldi.FeatsReader`: a pipe entry or a pickled record
+    is refused (naming the line), never run or unpickled."""
     feats_scp = Path(feats_scp)
     if not feats_scp.is_file():
         raise FileNotFoundError(f"features scp '{feats_scp}' does not exist")
     feats = {}
-    for utt, mat in kaldiio.load_scp_sequential(str(feats_scp)):
+    for utt, mat in FeatsReader(feats_scp).iter_items():
         mat = np.array(mat, dtype=np.float32)  # a writable copy: torch warns on read-only arrays
         if mat.ndim != 2 or mat.shape[1] != conf.n_mels:
             raise ValueError(

@@ -107,3 +107,17 @@ def test_griffin_lim_vocoder_batches_by_a_padded_frame_budget(monkeypatch):
     one = GriffinLimVocoder(CONF, n_iter=2, batch_frames=10**6)(mels)
     assert len(calls) == 1 and calls[0][1] == lens  # fits: one call, the caller's order
     assert [len(w) for w in one] == [len(w) for w in wavs]
+
+
+def test_stage6_never_runs_a_pipe_entry_of_the_feats_scp(tmp_path):
+    """A decoded feats.scp is read as numbers only: a `cmd |` entry is refused, not run."""
+    import pytest
+
+    from glowtts.data.kaldi import DataDirError
+
+    scp, _ = _write_mels(tmp_path, [20])
+    marker = tmp_path / "ran"
+    scp.write_text(scp.read_text() + f"evil touch {marker} |\n")
+    with pytest.raises(DataDirError, match=r"feats.scp.*line 2.*evil"):
+        vocode_scp(scp, CONF, tmp_path / "wav", vocoder="griffin_lim", progress=False)
+    assert not marker.exists()
