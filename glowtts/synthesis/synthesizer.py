@@ -47,7 +47,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,11 @@ from ..data.collate import pad_tokens
 from ..nets import GlowTTS
 from ..registry import build_vocoder
 from ..text import EmptyTextError, Frontend
+from ..text.lexicon import LexiconSource
+from ..text.ssml import Break, insert_sentence_breaks, to_segments
 from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale, pack_by_length
 from .loading import load_experiment
+from .timings import timings
 
 logger = logging.getLogger(__name__)
 
@@ -338,15 +341,7 @@ class Synthesizer:
                     "durations need exactly one text that is not split into chunks "
                     f"(got {len(texts)} text(s), {len(flat)} chunk(s))"
                 )
-            ids = flat[0][2]
-            durations = [int(d) for d in durations]
-            if len(durations) != len(ids):
-                raise ValueError(
-                    f"{len(durations)} durations for {len(ids)} model input tokens"
-                    + (" (blanks included: 2n+1)" if self.frontend.add_blank else "")
-                )
-            if min(durations) < 0 or sum(durations) < 1:
-                raise ValueError("durations must be >= 0 with a positive sum")
+            durations = _checked_durations(durations, flat[0][2], self.frontend)
         with self._lock, torch.inference_mode():
             mels, durs = self._mels(
                 [ids for _, _, ids in flat],
@@ -384,6 +379,21 @@ class Synthesizer:
         durs = [durations] if durations is not None else self._durations(items, sid, length_scale)
         frames = [sum(d) for d in durs]
         self._check_length(frames, owners)
+        seeds = None if seed is None else [seed + i for i in range(len(items))]
+        return self._decode(items, durs, noise_scale, sid, seeds)
+
+    def _decode(
+        self,
+        items: list[list[int]],
+        durs: list[list[int]],
+        noise_scale: float,
+        sid: int | None,
+        seeds: list[int] | None,
+    ) -> tuple[list[np.ndarray], list[list[int]]]:
+        """Mels ``(T_i, n_mels)`` of token sequences with the given frames per token, in
+        batches of at most ``batch_size`` items and :data:`DECODER_BATCH_FRAMES` padded
+        frames; item ``i`` draws its noise from ``seeds[i]`` (None: the global generator)."""
+        frames = [sum(d) for d in durs]
         mels: list[np.ndarray | None] = [None] * len(items)
         out_durs: list[list[int] | None] = [None] * len(items)
         for idx in pack_by_length(frames, self.batch_size, DECODER_BATCH_FRAMES):
@@ -393,10 +403,9 @@ class Synthesizer:
                 tokens.to(self.device),
                 lengths.to(self.device),
                 noise_scale=noise_scale,
-                length_scale=length_scale,
                 durations=dur.to(self.device),
                 spk=self._spk_tensor(sid, len(idx)),
-                seeds=None if seed is None else [seed + i for i in idx],
+                seeds=None if seeds is None else [seeds[i] for i in idx],
             )
             mel, mel_len, dur = out["mel"].cpu(), out["mel_lengths"].cpu(), out["durations"].cpu()
             for b, i in enumerate(idx):
@@ -483,6 +492,137 @@ class Synthesizer:
             )
         return out
 
+    # ------------------------------------------------------------ streaming
+    def plan(
+        self,
+        text: str,
+        *,
+        ssml: bool | None = None,
+        sentence_silence: float = 0.0,
+        lexicon: LexiconSource | None = None,
+    ) -> list[Piece]:
+        """The pieces of ``text`` in audio order: speech chunks and silences.
+
+        ``text`` is SSML when ``ssml`` is true (None: when it starts with ``<speak``;
+        :mod:`glowtts.text.ssml`): a break is a silence of its length, a prosody rate
+        divides ``length_scale``. ``sentence_silence`` seconds separate sentences.
+        Chunks of one text (:func:`split_text`) are separated by ``pause`` seconds, texts
+        that no break separates (a prosody change) by none. ``lexicon`` (a path or a
+        ``{"word": "PHONES"}`` mapping) adds pronunciations for this call.
+
+        Raises:
+            ValueError: empty text or nothing speakable; SSMLError (a ValueError) for bad
+                markup; PronunciationError for a bad lexicon or inline phonemes.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if not text.strip():
+            raise EmptyTextError("text is empty: nothing to synthesise")
+        segments = insert_sentence_breaks(
+            to_segments(text, ssml), check_silence("sentence_silence", sentence_silence)
+        )
+        frontend = self.frontend.with_lexicon(lexicon) if lexicon else self.frontend
+        pieces: list[Piece] = []
+        for seg in segments:
+            if isinstance(seg, Break):
+                _add_silence(pieces, seg.seconds)
+                continue
+            chunks = [c for c in split_text(seg.text, self.max_chunk_chars) if self._speakable(c)]
+            for n, chunk in enumerate(chunks):
+                if n:
+                    _add_silence(pieces, self.pause)
+                pieces.append(Piece(chunk, frontend.encode(chunk), seg.length_scale_factor))
+        if not any(p.ids for p in pieces):
+            raise ValueError(f"text {text[:80]!r} has no letters or digits: nothing to synthesise")
+        return pieces
+
+    def _prepare(self, text: str, opts: dict[str, Any]) -> tuple[list[Piece], dict[str, Any]]:
+        """Pieces of ``text`` with the frames of every speech chunk, checked against the
+        output cap before anything is decoded; the model options of the call."""
+        durations = opts.pop("durations", None)
+        pieces = self.plan(text, **{k: opts.pop(k) for k in _TEXT_OPTIONS if k in opts})
+        noise_scale = check_scale("noise_scale", _or(opts.get("noise_scale"), self.noise_scale))
+        length_scale = check_scale("length_scale", _or(opts.get("length_scale"), self.length_scale))
+        sid = self._speaker_id(opts.get("spk"))
+        speech = [p for p in pieces if p.ids]
+        for p in speech:  # a prosody rate scales the call's rate, within the same bounds
+            p.length_scale = check_scale("length_scale", length_scale * p.scale_factor)
+        if durations is not None:
+            if len(speech) != 1:
+                raise ValueError(
+                    "durations need exactly one text that is not split into chunks "
+                    f"(got {len(speech)} chunk(s))"
+                )
+            speech[0].durations = _checked_durations(durations, speech[0].ids, self.frontend)
+        else:
+            with self._lock, torch.inference_mode():
+                for scale in sorted({p.length_scale for p in speech}):
+                    group = [p for p in speech if p.length_scale == scale]
+                    durs = self._durations([p.ids for p in group], sid, scale)
+                    for p, d in zip(group, durs):
+                        p.durations = d
+        frames = sum(sum(p.durations) for p in speech)
+        silence = sum(p.seconds for p in pieces if not p.ids)
+        self._check_total(frames + silence * self.sample_rate / self.hop_length)
+        return pieces, {"noise_scale": noise_scale, "sid": sid, "seed": opts.get("seed")}
+
+    def _check_total(self, frames: float) -> None:
+        if frames > self.max_frames:
+            seconds = frames * self.hop_length / self.sample_rate
+            raise OutputTooLongError(
+                f"the output would be {seconds:.1f} s ({frames:.0f} frames), over the limit of "
+                f"max_seconds={self.max_seconds:g}; shorten the text, lower length_scale, or "
+                "raise max_seconds (decode section of config.yaml, or --max_seconds)"
+            )
+
+    def _run(self, text: str, **opts: Any) -> Iterator[tuple[Piece, np.ndarray]]:
+        """``(piece, audio)`` in order: each speech chunk decoded and vocoded alone (the
+        lock held per chunk, so other callers interleave), each silence as zeros. Speech
+        chunk ``k`` uses noise seed ``seed + k``."""
+        pieces, model_opts = self._prepare(text, dict(opts))
+        seed = model_opts["seed"]
+        k = 0
+        for p in pieces:
+            if not p.ids:
+                yield p, np.zeros(int(round(p.seconds * self.sample_rate)), np.float32)
+                continue
+            with self._lock, torch.inference_mode():
+                (mel,), (p.durations,) = self._decode(
+                    [p.ids],
+                    [p.durations],
+                    model_opts["noise_scale"],
+                    model_opts["sid"],
+                    None if seed is None else [seed + k],
+                )
+                _check_finite("mel", [mel])
+                wav = self._vocode([mel])
+                _check_finite("waveform", wav)
+            k += 1
+            yield p, wav[0]
+
+    def stream(self, text: str, **opts: Any) -> Iterator[np.ndarray]:
+        """float32 audio of ``text`` chunk by chunk, as soon as each is made: speech
+        chunks and the silences between them. Options as :meth:`tts`; the concatenation
+        is :meth:`tts`'s waveform for the same seed, sample for sample.
+
+        Bad options, bad markup and an over-long text raise before the first chunk.
+        """
+        return (wav for _, wav in self._run(text, **opts))
+
+    def tts_timed(self, text: str, **opts: Any) -> tuple[np.ndarray, int, dict[str, Any]]:
+        """:meth:`tts` plus the start and end seconds of every token and word
+        (:func:`glowtts.synthesis.timings.timings`)."""
+        parts, pieces = [], []
+        for p, wav in self._run(text, **opts):
+            parts.append(wav)
+            if p.ids:
+                pieces.append(("speech", p.ids, p.durations, len(wav)))
+            else:
+                pieces.append(("silence", len(wav)))
+        tl = self.frontend.token_list
+        info = timings(pieces, self.sample_rate, tl.tokens_of, self.frontend.tokenizer.detokenize)
+        return _join(parts), self.sample_rate, info
+
     # ------------------------------------------------------------ convenience
     def tts(
         self,
@@ -493,21 +633,34 @@ class Synthesizer:
         spk: int | str | None = None,
         durations: Sequence[int] | None = None,
         seed: int | None = None,
+        ssml: bool | None = None,
+        sentence_silence: float = 0.0,
+        lexicon: LexiconSource | None = None,
     ) -> tuple[np.ndarray, int]:
-        """Waveform (float32 in [-1, 1]) and sample rate for ``text``.
+        """Waveform (float32 in [-1, 1]) and sample rate for ``text``: the chunks of
+        :meth:`stream` joined. ``ssml``, ``sentence_silence`` and ``lexicon``: see
+        :meth:`plan`. (:meth:`synthesize` batches chunks instead: faster for long text
+        on a GPU, equal up to float rounding and vocoder edge effects.)
 
         Raises:
-            ValueError: empty text, text without letters/digits, bad options.
+            ValueError: empty text, text without letters/digits, bad options or markup.
         """
-        (utt,) = self.synthesize(
-            [text],
-            noise_scale=noise_scale,
-            length_scale=length_scale,
-            spk=spk,
-            durations=durations,
-            seed=seed,
+        wav = _join(
+            list(
+                self.stream(
+                    text,
+                    noise_scale=noise_scale,
+                    length_scale=length_scale,
+                    spk=spk,
+                    durations=durations,
+                    seed=seed,
+                    ssml=ssml,
+                    sentence_silence=sentence_silence,
+                    lexicon=lexicon,
+                )
+            )
         )
-        return utt.wav, utt.sample_rate
+        return wav, self.sample_rate
 
     def mel(
         self,
@@ -546,6 +699,69 @@ class Synthesizer:
             texts, noise_scale=noise_scale, length_scale=length_scale, spk=spk, seed=seed
         )
         return [(u.wav, u.sample_rate) for u in utts]
+
+
+@dataclasses.dataclass
+class Piece:
+    """One piece of a request's audio: a speech chunk (``text``, model input ``ids``,
+    ``length_scale`` after prosody, the ``durations`` the model used) or, when ``ids`` is
+    empty, ``seconds`` of silence."""
+
+    text: str = ""
+    ids: list[int] = dataclasses.field(default_factory=list)
+    scale_factor: float = 1.0
+    seconds: float = 0.0
+    length_scale: float = 1.0
+    durations: list[int] = dataclasses.field(default_factory=list)
+
+
+# keyword arguments of tts()/stream() that shape the text rather than the model
+_TEXT_OPTIONS = ("ssml", "sentence_silence", "lexicon")
+MAX_SILENCE = 10.0  # seconds: the longest sentence_silence (as the longest SSML break)
+
+
+def check_silence(name: str, value: Any) -> float:
+    """A silence option in seconds, in [0, :data:`MAX_SILENCE`], else ValueError naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not (math.isfinite(v) and 0 <= v <= MAX_SILENCE):
+        raise ValueError(
+            f"{name} must be a number of seconds in [0, {MAX_SILENCE:g}], got {value!r}"
+        )
+    return v
+
+
+def _add_silence(pieces: list[Piece], seconds: float) -> None:
+    """Append a silence, merged into a silence just before it (breaks add up)."""
+    if pieces and not pieces[-1].ids:
+        pieces[-1].seconds += seconds
+    else:
+        pieces.append(Piece(seconds=seconds))
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    return (
+        np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
+    )
+
+
+def _checked_durations(durations: Sequence[int], ids: list[int], frontend: Frontend) -> list[int]:
+    """``durations`` as ints, one per model input id, >= 0 with a positive sum."""
+    durations = [int(d) for d in durations]
+    if len(durations) != len(ids):
+        raise ValueError(
+            f"{len(durations)} durations for {len(ids)} model input tokens"
+            + (" (blanks included: 2n+1)" if frontend.add_blank else "")
+        )
+    if min(durations) < 0 or sum(durations) < 1:
+        raise ValueError("durations must be >= 0 with a positive sum")
+    return durations
 
 
 def _check_finite(what: str, arrays: list[np.ndarray]) -> None:
