@@ -76,6 +76,7 @@ DECODER_BATCH_FRAMES = 8000
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+_CHUNK_END = re.compile(r"[.!?,;:][\"')\]]*$")
 
 
 class OutputTooLongError(ValueError):
@@ -169,6 +170,7 @@ class Synthesizer:
         max_chunk_chars: int = 400,
         pause: float = 0.2,
         max_seconds: float | None = None,
+        first_chunk_chars: int = 60,
     ) -> None:
         self.model = model
         self.frontend = frontend
@@ -188,6 +190,9 @@ class Synthesizer:
         self.speakers = speakers
         self.max_chunk_chars = max_chunk_chars
         self.pause = pause
+        if first_chunk_chars < 1:
+            raise ValueError(f"first_chunk_chars must be >= 1, got {first_chunk_chars}")
+        self.first_chunk_chars = first_chunk_chars
         self._lock = threading.Lock()
         self._infer = model.inference
         if frontend.vocab_size > model.n_vocab:
@@ -218,7 +223,7 @@ class Synthesizer:
         from CUDA graphs captured per padded length bucket
         (:class:`glowtts.synthesis.cuda_graphs.GraphedInference`): the first call of each bucket
         captures, later ones skip the per-kernel launch cost. ``options`` go to the
-        constructor (``max_chunk_chars``, ``pause``, ``max_seconds``).
+        constructor (``max_chunk_chars``, ``pause``, ``max_seconds``, ``first_chunk_chars``).
         """
         device = torch.device(device)
         exp = load_experiment(path, checkpoint, device)
@@ -528,13 +533,25 @@ class Synthesizer:
                 _add_silence(pieces, seg.seconds)
                 continue
             chunks = [c for c in split_text(seg.text, self.max_chunk_chars) if self._speakable(c)]
+            if chunks and not any(p.ids for p in pieces):
+                chunks = self._short_first(chunks)
             for n, chunk in enumerate(chunks):
-                if n:
-                    _add_silence(pieces, self.pause)
+                if n:  # no pause inside a clause cut at a space
+                    _add_silence(pieces, self.pause if _CHUNK_END.search(chunks[n - 1]) else 0.0)
                 pieces.append(Piece(chunk, frontend.encode(chunk), seg.length_scale_factor))
         if not any(p.ids for p in pieces):
             raise ValueError(f"text {text[:80]!r} has no letters or digits: nothing to synthesise")
         return pieces
+
+    def _short_first(self, chunks: list[str]) -> list[str]:
+        """The first chunk of a request cut to at most ``first_chunk_chars`` (at a sentence
+        end, else a clause end, else a space), so :meth:`stream` has audio to give early;
+        the rest of that chunk stays one chunk."""
+        head = split_text(chunks[0], self.first_chunk_chars)
+        if len(head) == 1:
+            return chunks
+        rest = [" ".join(head[1:])] if self._speakable(" ".join(head[1:])) else []
+        return head[:1] + rest + chunks[1:]
 
     def _prepare(self, text: str, opts: dict[str, Any]) -> tuple[list[Piece], dict[str, Any]]:
         """Pieces of ``text`` with the frames of every speech chunk, checked against the
@@ -735,6 +752,8 @@ def check_silence(name: str, value: Any) -> float:
 
 def _add_silence(pieces: list[Piece], seconds: float) -> None:
     """Append a silence, merged into a silence just before it (breaks add up)."""
+    if seconds <= 0:
+        return
     if pieces and not pieces[-1].ids:
         pieces[-1].seconds += seconds
     else:

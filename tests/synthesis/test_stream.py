@@ -22,21 +22,23 @@ def syn(tiny_exp):
 def test_stream_concatenation_equals_tts_for_the_same_seed(syn):
     parts = list(syn.stream(TEXT, seed=7))
     wav, sr = syn.tts(TEXT, seed=7)
-    chunks = syn.split(TEXT)
-    # speech chunks with a pause between each pair, in order
-    assert len(parts) == 2 * len(chunks) - 1 and len(chunks) >= 3
-    assert all(p.dtype == np.float32 for p in parts)
+    chunks = [p.text for p in syn.plan(TEXT) if p.ids]
+    assert chunks == syn.split(TEXT)  # all chunks shorter than first_chunk_chars
+    # speech chunks with a pause after each clause or sentence end, in order
+    pieces = syn.plan(TEXT)
+    assert len(parts) == len(pieces) == 2 * len(chunks) - 2  # "Another sentence" is cut at a space
     pause = int(round(syn.pause * sr))
-    for k, p in enumerate(parts):
-        if k % 2:
-            assert len(p) == pause and not p.any()
+    for piece, part in zip(pieces, parts):
+        if piece.ids:
+            assert np.abs(part).max() > 0
         else:
-            assert np.abs(p).max() > 0
+            assert len(part) == pause and not part.any()
     np.testing.assert_array_equal(np.concatenate(parts), wav)
     # each speech part is that chunk synthesised alone with seed + its index
+    speech = [part for piece, part in zip(pieces, parts) if piece.ids]
     for k, chunk in enumerate(chunks):
         alone, _ = syn.tts(chunk, seed=7 + k)
-        np.testing.assert_array_equal(parts[2 * k], alone)
+        np.testing.assert_array_equal(speech[k], alone)
 
 
 def test_stream_is_a_lazy_iterator_and_errors_come_before_audio(syn, tiny_exp):
@@ -64,11 +66,12 @@ def test_ssml_is_auto_detected_and_can_be_forced_off(syn):
     auto, _ = syn.tts('<speak>Hi.<break time="1s"/>Yo.</speak>', seed=0)
     explicit, _ = syn.tts('<speak>Hi.<break time="1s"/>Yo.</speak>', seed=0, ssml=True)
     np.testing.assert_array_equal(auto, explicit)
-    assert [p.seconds for p in syn.plan('<speak>Hi.<break time="1s"/>Yo.</speak>')] == [0, 1, 0]
-    # ssml=False reads the markup as text: no break, only the pauses between chunks
+    pieces = syn.plan('<speak>Hi.<break time="1s"/>Yo.</speak>')
+    assert [(p.text, p.seconds) for p in pieces] == [("Hi.", 0), ("", 1), ("Yo.", 0)]
+    # ssml=False reads the markup as text: no break of 1 s
     pieces = syn.plan('<speak>Hi.<break time="1s"/>Yo.</speak>', ssml=False)
     assert pieces[0].text.startswith("<speak>")
-    assert {p.seconds for p in pieces if not p.ids} == {syn.pause}
+    assert all(p.seconds < 1 for p in pieces)
 
 
 def test_prosody_rate_scales_length_and_is_bounded(syn):
@@ -135,3 +138,26 @@ def test_lexicon_per_call_spells_a_word_like_inline_phonemes(phn_syn, tmp_path):
     np.testing.assert_array_equal(a, b)
     # the voice itself is unchanged by a call's lexicon
     assert phn_syn.plan("Zorblax.")[0].ids != inline.ids
+
+
+def test_first_chunk_is_short_so_audio_starts_early(tiny_exp):
+    syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 2}, first_chunk_chars=30)
+    text = (
+        "The first sentence is long, and it has a clause. The second one is here. "
+        "A third sentence ends it."
+    )
+    speech = [p for p in syn.plan(text)]
+    assert [p.text for p in speech if p.ids] == [
+        "The first sentence is long,",
+        "and it has a clause. The second one is here. A third sentence ends it.",
+    ]
+    assert [p.seconds for p in speech if not p.ids] == [syn.pause]
+    # cut at a space (no clause end within the limit): no pause inside the clause
+    words = "one two three four five six seven eight nine ten eleven twelve."
+    pieces = syn.plan(words)
+    assert [p.text for p in pieces] == [
+        "one two three four five six",
+        "seven eight nine ten eleven twelve.",
+    ]
+    wav, _ = syn.tts(words, seed=1)
+    assert len(wav) == sum(len(w) for w in syn.stream(words, seed=1))
