@@ -633,11 +633,17 @@ class Synthesizer:
         for p, wav in self._run(text, **opts):
             parts.append(wav)
             if p.ids:
-                pieces.append(("speech", p.ids, p.durations, len(wav)))
+                pieces.append(("speech", p.ids, p.durations, len(wav), p.text))
             else:
                 pieces.append(("silence", len(wav)))
-        tl = self.frontend.token_list
-        info = timings(pieces, self.sample_rate, tl.tokens_of, self.frontend.tokenizer.detokenize)
+        fe = self.frontend.with_lexicon(opts["lexicon"]) if opts.get("lexicon") else self.frontend
+        info = timings(
+            pieces,
+            self.sample_rate,
+            fe.token_list.tokens_of,
+            fe.tokenizer.detokenize,
+            fe.tokenize,
+        )
         return _join(parts), self.sample_rate, info
 
     # ------------------------------------------------------------ convenience

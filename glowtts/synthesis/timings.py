@@ -15,9 +15,13 @@ turns them into::
   token before it, the rest to the token after (all of it at the start or end of a chunk).
 - A chunk's frames are spread over the samples the vocoder returned for it, so the times
   are exact even when a vocoder trims or pads a few samples.
-- ``words`` are runs of tokens between word separators (a space token, or a bpe piece
-  starting with ``▁``), in order; the word's text is the front-end's detokenized run.
-  Silences and separators belong to no word.
+- ``words`` are the whitespace-separated words of the chunk's text when each word,
+  tokenized alone, is found in order in the chunk's tokens (:func:`word_spans`; so phoneme
+  voices, whose tokens carry no spaces, get words too); a word's time runs from its first
+  token's start to its last token's end. Otherwise (e.g. a cleaner expanded text across
+  words) words are runs of tokens between word separators (a space token, or a bpe piece
+  starting with ``▁``), named by the front-end's detokenized run. Silences and separators
+  belong to no word.
 
 No torch here.
 """
@@ -63,17 +67,42 @@ def _is_separator(token: str) -> bool:
     return token.strip() == "" or token == "▁"
 
 
+def word_spans(
+    words: Sequence[str], tokens: Sequence[str], tokenize: Callable[[str], list[str]]
+) -> list[tuple[str, int, int]] | None:
+    """``[(word, first token, end token)]`` of ``words`` in ``tokens`` (tokens between
+    words may only be separators), or None when a word's own tokens are not found there."""
+    spans, pos = [], 0
+    for word in words:
+        wt = tokenize(word)
+        if not wt:
+            continue
+        while pos < len(tokens) and list(tokens[pos : pos + len(wt)]) != wt:
+            if not _is_separator(tokens[pos]):
+                return None
+            pos += 1
+        if list(tokens[pos : pos + len(wt)]) != wt:
+            return None
+        spans.append((word, pos, pos + len(wt)))
+        pos += len(wt)
+    if not all(_is_separator(t) for t in tokens[pos:]):
+        return None
+    return spans
+
+
 def timings(
     pieces: Sequence[tuple[Any, ...]],
     sample_rate: int,
     token_of: Callable[[Sequence[int]], list[str]],
     detokenize: Callable[[list[str]], str],
+    tokenize: Callable[[str], list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Timings of a request.
+    """Timings of a request (``tokenize``: raw text -> tokens, for :func:`word_spans`).
 
     Args:
-        pieces: in audio order, ``("speech", ids, durations, n_samples)`` or
-            ``("silence", n_samples)``; ``durations`` are frames per id (blanks included).
+        pieces: in audio order, ``("speech", ids, durations, n_samples, text)`` or
+            ``("silence", n_samples)``; ``durations`` are frames per id (blanks included),
+            ``text`` the chunk's text (None: words from separators only).
         sample_rate: Hz.
         token_of: ids -> token strings (``TokenList.tokens_of``).
         detokenize: token strings of one word -> its text.
@@ -92,24 +121,43 @@ def timings(
                 tokens.append({"token": PAUSE, "start": sec(offset), "end": sec(offset + n)})
             offset += n
             continue
-        _, ids, durations, n = piece
+        _, ids, durations, n, text = piece
         merged = merge_blanks(ids, durations)
         total = sum(d for _, d in merged) or 1
         names = token_of([i for i, _ in merged])
-        cum, run = 0, []
+        first = len(tokens)
+        cum = 0
         for name, (_, d) in zip(names, merged):
             start = offset + cum * n / total
             cum += d
             end = offset + n if cum == total else offset + cum * n / total
             tokens.append({"token": name, "start": sec(start), "end": sec(end)})
-            if _is_separator(name) or (_word_start(name) and run):
-                _close_word(run, words, detokenize)
-                run = []
-            if not _is_separator(name):
-                run.append(tokens[-1])
-        _close_word(run, words, detokenize)
+        spans = word_spans(text.split(), names, tokenize) if text and tokenize else None
+        if spans is not None:
+            for word, a, b in spans:
+                words.append(
+                    {
+                        "word": word,
+                        "start": tokens[first + a]["start"],
+                        "end": tokens[first + b - 1]["end"],
+                    }
+                )
+        else:
+            _separator_words(tokens[first:], words, detokenize)
         offset += n
     return {"sample_rate": sample_rate, "seconds": sec(offset), "tokens": tokens, "words": words}
+
+
+def _separator_words(chunk: list[dict[str, Any]], words: list, detokenize: Callable) -> None:
+    run: list[dict[str, Any]] = []
+    for tok in chunk:
+        name = tok["token"]
+        if _is_separator(name) or (_word_start(name) and run):
+            _close_word(run, words, detokenize)
+            run = []
+        if not _is_separator(name):
+            run.append(tok)
+    _close_word(run, words, detokenize)
 
 
 def _close_word(run: list[dict[str, Any]], words: list, detokenize: Callable) -> None:

@@ -247,4 +247,4 @@ def test_timings_answer_json_with_the_wav(server):
     assert wav == _tts(server, {"text": "Hello there. Bye.", "seed": 2})[2]
     n = (len(wav) - 44) / 2
     assert info["tokens"][-1]["end"] == pytest.approx(n / FEATS["fs"])
-    assert [w["word"] for w in info["words"]] == ["hello", "there.", "bye."]
+    assert [w["word"] for w in info["words"]] == ["Hello", "there.", "Bye."]

@@ -216,7 +216,7 @@ def test_timings_file(tiny_exp, tmp_path):
     info = json.loads(tj.read_text())
     assert info["text"] == "Hello there. Bye."
     assert info["tokens"][-1]["end"] == pytest.approx(len(wav) / sr)
-    assert [w["word"] for w in info["words"]] == ["hello", "there.", "bye."]
+    assert [w["word"] for w in info["words"]] == ["Hello", "there.", "Bye."]
 
 
 def test_ssml_sentence_silence_and_lexicon_options(tiny_exp, tmp_path):

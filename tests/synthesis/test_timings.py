@@ -37,11 +37,11 @@ def test_token_times_tile_the_audio_and_words_are_in_order(tmp_path, add_blank):
     assert sr == SR
     _check_tiling(info, len(wav))
     assert [w["word"] for w in info["words"]] == [
-        "hello",
+        "Hello",
         "there,",
         "my",
         "friend.",
-        "fine",
+        "Fine",
         "words",
         "here!",
     ]
@@ -77,3 +77,60 @@ def test_merge_blanks_shares_frames_with_neighbours():
     assert merge_blanks([b, 5, b, 6, b], [3, 2, 5, 1, 4]) == [(5, 3 + 2 + 2), (6, 3 + 1 + 4)]
     assert merge_blanks([5], [7]) == [(5, 7)]
     assert sum(d for _, d in merge_blanks([b, 5, b, 6, b, 7, b], [1, 2, 3, 4, 5, 6, 7])) == 28
+
+
+def test_phoneme_voice_words_come_from_the_text(tmp_path):
+    """Phoneme tokens carry no spaces: words are found by tokenizing each word alone."""
+    import torch
+    from conftest import TINY_MODEL
+
+    from glowtts.audio import MelConfig
+    from glowtts.nets import build_model
+    from glowtts.registry import build_vocoder
+    from glowtts.text import build_frontend
+
+    fe = build_frontend({"token_type": "phn", "add_blank": True})
+    torch.manual_seed(0)
+    model = build_model(dict(TINY_MODEL), fe.vocab_size).eval()
+    syn = Synthesizer(
+        model, fe, MelConfig.from_dict(FEATS), build_vocoder("griffin_lim", FEATS, "cpu", n_iter=2)
+    )
+    wav, _, info = syn.tts_timed(
+        "Hello world, Zorblax.", seed=0, lexicon={"zorblax": "Z AO1 R B L AE2 K S"}
+    )
+    _check_tiling(info, len(wav))
+    assert [w["word"] for w in info["words"]] == ["Hello", "world,", "Zorblax."]
+    toks = [t["token"] for t in info["tokens"]]
+    assert toks[:4] == ["HH", "AH0", "L", "OW1"] and toks[-9:] == [
+        "Z",
+        "AO1",
+        "R",
+        "B",
+        "L",
+        "AE2",
+        "K",
+        "S",
+        ".",
+    ]
+    # "Hello" ends where the W of "world," starts
+    assert info["words"][0]["end"] == info["tokens"][4]["start"]
+
+
+def test_words_fall_back_to_separators_when_the_text_does_not_match():
+    from glowtts.synthesis.timings import timings, word_spans
+
+    toks = ["t", "w", "o", " ", "b", "e"]
+    assert word_spans(["two", "be"], toks, list) == [("two", 0, 3), ("be", 4, 6)]
+    assert word_spans(["2", "be"], toks, list) is None  # a cleaner spelled "2" as "two"
+    names = dict(enumerate(toks, 2))
+    info = timings(
+        [("speech", list(names), [1] * 6, 60, "2 be")],
+        10,
+        lambda ids: [names[i] for i in ids],
+        "".join,
+        list,
+    )
+    assert [(w["word"], w["start"], w["end"]) for w in info["words"]] == [
+        ("two", 0, 3),
+        ("be", 4, 6),
+    ]
