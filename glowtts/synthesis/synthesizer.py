@@ -7,6 +7,9 @@
     wav, sr = syn.tts("Printing, in the only sense with which we are concerned.")
     mel = syn.mel("Hello.")                                      # (T, n_mels) log-mel
     wavs = syn.tts_batch(["One.", "Two sentences. Here."])       # [(wav, sr), ...]
+    for chunk in syn.stream("A long text. Of sentences.", seed=0):  # float32, as made
+        ...
+    wav, sr, times = syn.tts_timed("Hello.")                     # + word/token times
     syn = Synthesizer.from_exp("exp/...", vocoder="hifigan",
                                vocoder_options={"checkpoint": "g_02500000"})
 
@@ -15,7 +18,14 @@ Everything comes from the experiment dir: ``config.yaml`` (model, ``feats``, and
 ``frontend.yaml`` + ``tokens.txt`` (the front-end the model trained with) and the
 checkpoint (``best.pth``, else the newest ``step_*.pth``).
 
-Text handling:
+Text handling (:meth:`Synthesizer.plan`): SSML (``ssml=``, auto-detected from
+``<speak``; :mod:`glowtts.text.ssml`) becomes text and breaks (silence), a prosody rate
+divides ``length_scale`` (still inside its range); ``sentence_silence`` seconds go between
+sentences; ``lexicon`` adds pronunciations for one call. :meth:`Synthesizer.tts` and
+:meth:`Synthesizer.stream` make one chunk at a time (decoded and vocoded alone; chunk
+``k`` seeded ``seed + k``), so the stream joined is ``tts()`` sample for sample; the first
+chunk of a request is at most ``first_chunk_chars`` so audio starts early.
+:meth:`Synthesizer.synthesize` batches the chunks of many texts instead:
 
 - Long text is split at sentence ends (``. ! ?``), sentences packed into chunks of at
   most ``max_chunk_chars`` characters (a longer sentence is cut at ``, ; :``, then at
