@@ -566,6 +566,11 @@ class Synthesizer:
     def _prepare(self, text: str, opts: dict[str, Any]) -> tuple[list[Piece], dict[str, Any]]:
         """Pieces of ``text`` with the frames of every speech chunk, checked against the
         output cap before anything is decoded; the model options of the call."""
+        unknown = sorted(set(opts) - set(_MODEL_OPTIONS) - set(_TEXT_OPTIONS))
+        if unknown:
+            raise TypeError(
+                f"unknown option(s) {unknown}; valid: {', '.join(_MODEL_OPTIONS + _TEXT_OPTIONS)}"
+            )
         durations = opts.pop("durations", None)
         pieces = self.plan(text, **{k: opts.pop(k) for k in _TEXT_OPTIONS if k in opts})
         noise_scale = check_scale("noise_scale", _or(opts.get("noise_scale"), self.noise_scale))
@@ -750,6 +755,7 @@ class Piece:
 
 # keyword arguments of tts()/stream() that shape the text rather than the model
 _TEXT_OPTIONS = ("ssml", "sentence_silence", "lexicon")
+_MODEL_OPTIONS = ("noise_scale", "length_scale", "spk", "durations", "seed")
 MAX_SILENCE = 10.0  # seconds: the longest sentence_silence (as the longest SSML break)
 
 

@@ -47,6 +47,8 @@ def test_stream_is_a_lazy_iterator_and_errors_come_before_audio(syn, tiny_exp):
     assert first.ndim == 1 and len(first) > 0
     with pytest.raises(ValueError, match="length_scale"):
         next(syn.stream(TEXT, length_scale=50))
+    with pytest.raises(TypeError, match="speed"):  # a misspelt option is not ignored
+        next(syn.stream(TEXT, speed=2))
     syn_small = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 4}, max_seconds=0.05)
     with pytest.raises(OutputTooLongError):
         next(syn_small.stream(TEXT))
