@@ -298,6 +298,10 @@ class TTSHandler(BaseHTTPRequestHandler):
             for wav in rest:
                 if len(wav):
                     write(pcm16(wav))
+        except ConnectionError:  # the client went away: stop making its audio
+            logger.info("client left during the stream of %s", self.path)
+            self.close_connection = True
+            return
         except Exception:
             logger.exception("stream of %s failed after its headers", self.path)
             self.close_connection = True

@@ -248,3 +248,29 @@ def test_timings_answer_json_with_the_wav(server):
     n = (len(wav) - 44) / 2
     assert info["tokens"][-1]["end"] == pytest.approx(n / FEATS["fs"])
     assert [w["word"] for w in info["words"]] == ["Hello", "there.", "Bye."]
+
+
+def test_a_failure_mid_stream_truncates_the_body(server, monkeypatch):
+    syn = server.synthesizer
+    real, calls = syn._vocode, []
+
+    def fail_second(mels):
+        calls.append(1)
+        wavs = real(mels)
+        return [w * np.nan for w in wavs] if len(calls) == 2 else wavs
+
+    monkeypatch.setattr(syn, "_vocode", fail_second)
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request(
+            "POST", "/tts?stream=1", body=json.dumps({"text": LONG}).encode(), headers=JSON
+        )
+        r = conn.getresponse()
+        assert r.status == 200  # the headers left with the first chunk
+        with pytest.raises(http.client.IncompleteRead):
+            r.read()  # no final empty chunk: the client knows the audio is incomplete
+    finally:
+        conn.close()
+    monkeypatch.undo()
+    assert _tts(server, {"text": "Still serving."})[0] == 200
