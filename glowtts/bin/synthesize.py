@@ -244,7 +244,7 @@ def collect_items(
             logging.warning("line %d skipped: %s", n, e)
             bad.append(n)
             continue
-        items.append((Path(args.out_dir) / f"{n}.wav", t))
+        items.append((Path(args.out_dir or ".") / f"{n}.wav", t))  # no out_dir: --output_raw
     if not items:
         _fail(f"no line of {args.text_file} has text to synthesise")
     return items, bad

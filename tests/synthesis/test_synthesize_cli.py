@@ -249,3 +249,20 @@ def test_app_option_conflicts(tiny_exp, tmp_path):
     ]:
         with pytest.raises(SystemExit, match=msg):
             synthesize(tiny_exp, *args)
+
+
+def test_text_file_lines_with_ssml_go_one_by_one(tiny_exp, tmp_path, monkeypatch):
+    f = tmp_path / "lines.txt"
+    f.write_text('Plain line.\n<speak>Hi.<break time="1s"/>Yo.</speak>\n')
+    synthesize(tiny_exp, "--text_file", f, "--out_dir", tmp_path / "o", "--seed", 0)
+    two, sr = sf.read(tmp_path / "o" / "2.wav")
+    assert len(two) > sr  # the 1 s break is silence, not markup read aloud
+    np.testing.assert_allclose(
+        sf.read(tmp_path / "o" / "1.wav")[0], _tts(tiny_exp, "Plain line.", seed=0), atol=1 / 16384
+    )
+    stdout = _capture_stdout(monkeypatch)
+    synthesize(tiny_exp, "--text_file", f, "--output_raw", "--seed", 0)
+    raw = b"".join(stdout.writes)
+    assert raw == _pcm(_tts(tiny_exp, "Plain line.", seed=0)) + _pcm(
+        _tts(tiny_exp, '<speak>Hi.<break time="1s"/>Yo.</speak>', seed=0)
+    )
