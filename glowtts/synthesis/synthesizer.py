@@ -55,6 +55,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import queue
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -632,14 +633,19 @@ class Synthesizer:
             k += 1
             yield p, wav[0]
 
-    def stream(self, text: str, **opts: Any) -> Iterator[np.ndarray]:
+    def stream(self, text: str, *, ahead: int = 1, **opts: Any) -> Iterator[np.ndarray]:
         """float32 audio of ``text`` chunk by chunk, as soon as each is made: speech
         chunks and the silences between them. Options as :meth:`tts`; the concatenation
         is :meth:`tts`'s waveform for the same seed, sample for sample.
 
-        Bad options, bad markup and an over-long text raise before the first chunk.
+        A background thread makes up to ``ahead`` chunks while the caller uses the last
+        one (plays it, sends it); ``ahead=0`` makes each chunk only when asked. Closing
+        the iterator early stops that thread after its current chunk.
+
+        Bad options, bad markup and an over-long text raise at the first ``next()``.
         """
-        return (wav for _, wav in self._run(text, **opts))
+        chunks = (wav for _, wav in self._run(text, **opts))
+        return _ahead(chunks, ahead) if ahead > 0 else chunks
 
     def tts_timed(self, text: str, **opts: Any) -> tuple[np.ndarray, int, dict[str, Any]]:
         """:meth:`tts` plus the start and end seconds of every token and word
@@ -687,6 +693,7 @@ class Synthesizer:
             list(
                 self.stream(
                     text,
+                    ahead=0,
                     noise_scale=noise_scale,
                     length_scale=length_scale,
                     spk=spk,
@@ -803,6 +810,46 @@ def _checked_durations(durations: Sequence[int], ids: list[int], frontend: Front
     if min(durations) < 0 or sum(durations) < 1:
         raise ValueError("durations must be >= 0 with a positive sum")
     return durations
+
+
+def _ahead(items: Iterator[Any], n: int) -> Iterator[Any]:
+    """``items`` made by a thread up to ``n`` ahead of the consumer; its exception is
+    raised where the item would have been. Started at the first ``next()``."""
+    q: queue.Queue = queue.Queue(maxsize=n)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for x in items:
+                if not put((True, x)):
+                    return
+            put((False, None))
+        except BaseException as e:  # handed to the consumer
+            put((False, e))
+
+    t = threading.Thread(target=produce, name="glowtts-stream", daemon=True)
+    t.start()
+    try:
+        while True:
+            ok, x = q.get()
+            if ok:
+                yield x
+            elif x is None:
+                return
+            else:
+                raise x
+    finally:
+        stop.set()
+        t.join()
 
 
 def _check_finite(what: str, arrays: list[np.ndarray]) -> None:

@@ -163,3 +163,38 @@ def test_first_chunk_is_short_so_audio_starts_early(tiny_exp):
     ]
     wav, _ = syn.tts(words, seed=1)
     assert len(wav) == sum(len(w) for w in syn.stream(words, seed=1))
+
+
+def _stream_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "glowtts-stream"]
+
+
+def test_stream_makes_the_next_chunk_ahead_in_a_thread(syn, monkeypatch):
+    for ahead in (0, 1, 3):
+        np.testing.assert_array_equal(
+            np.concatenate(list(syn.stream(TEXT, seed=7, ahead=ahead))), syn.tts(TEXT, seed=7)[0]
+        )
+    assert not _stream_threads()
+    # closing early stops the thread (after its current chunk)
+    it = syn.stream(TEXT, seed=7)
+    next(it)
+    it.close()
+    assert not _stream_threads()
+    # a failure in a later chunk is raised where that chunk would have come
+    real, calls = syn._vocode, []
+
+    def fail_third(mels):
+        calls.append(1)
+        wavs = real(mels)
+        return [w * np.nan for w in wavs] if len(calls) == 3 else wavs
+
+    monkeypatch.setattr(syn, "_vocode", fail_third)
+    from glowtts.synthesis.synthesizer import SynthesisError
+
+    got = []
+    with pytest.raises(SynthesisError, match="non-finite"):
+        for chunk in syn.stream(TEXT, seed=7):
+            got.append(chunk)
+    assert len(got) >= 2 and not _stream_threads()
