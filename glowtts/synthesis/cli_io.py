@@ -1,5 +1,5 @@
 """Input and output of ``glowtts-synthesize`` for applications: JSON lines in, raw PCM or
-a WAV on stdout, timings files. No torch here.
+a WAV on stdout, timings files.
 
 A JSON line is one object: ``{"text": "...", "speaker": "spk1", "length_scale": 1.1,
 "noise_scale": 0.5, "output_file": "out/1.wav"}`` (all but ``text`` optional). Blank
