@@ -4,11 +4,19 @@
 
     glowtts-serve --exp exp/<tag> [--host 127.0.0.1 --port 8080]
     curl -s localhost:8080/health
-    curl -s -X POST localhost:8080/tts -d '{"text": "Hello world."}' -o hello.wav
+    curl -s -X POST localhost:8080/tts -H 'Content-Type: application/json' \\
+        -d '{"text": "Hello world."}' -o hello.wav
 
 ``POST /tts`` takes JSON ``{"text", "noise_scale", "length_scale", "spk", "seed"}`` and
-returns ``audio/wav``; errors come back as JSON with a status code. Limits:
-``--max_request_bytes`` (default 65536), ``--max_text_chars`` (default 5000) and
+returns ``audio/wav``; errors come back as JSON with a status code. Optional request keys
+``ssml``, ``sentence_silence``, ``lexicon``, ``format`` (wav | pcm), ``stream`` (chunked
+audio as it is made; also ``POST /tts?stream=1``) and ``timings`` (JSON with word/token
+times and the WAV in base64)::
+
+    curl -sN -X POST 'localhost:8080/tts?stream=1' -H 'Content-Type: application/json' \\
+        -d '{"text": "Hello there. How are you?", "format": "pcm"}' | aplay -r 22050 -f S16_LE
+
+Limits: ``--max_request_bytes`` (default 65536), ``--max_text_chars`` (default 5000) and
 ``--max_seconds`` of audio (default: the config's ``decode`` section, 600).
 Binds to loopback by default; there is no authentication, so only pass
 ``--host 0.0.0.0`` behind a proxy you trust. See :mod:`glowtts.synthesis.server`.

@@ -6,7 +6,23 @@ Endpoints:
   "max_text_chars": ..., "max_request_bytes": ..., "max_seconds": ...}``.
 - ``POST /tts`` with a JSON body (``Content-Type: application/json``) ``{"text": "...",
   "noise_scale": 0.667, "length_scale": 1.0, "spk": 0, "seed": 1}`` (all but ``text``
-  optional) -> 200 ``audio/wav`` (16-bit PCM mono).
+  optional) -> 200 ``audio/wav`` (16-bit PCM mono). More optional keys:
+
+  - ``"ssml": true|false`` (absent: SSML when the text starts with ``<speak``; the subset
+    of :mod:`glowtts.text.ssml`, anything else a 400 naming the tag),
+    ``"sentence_silence": 0.3`` (seconds between sentences, at most 10),
+    ``"lexicon": {"word": "PHONES", ...}`` (phoneme voices; this request only).
+  - ``"format": "pcm"``: raw 16-bit little-endian mono PCM, ``Content-Type: audio/pcm;
+    rate=<Hz>; encoding=s16le; channels=1``, instead of a WAV.
+  - ``"stream": true`` (or the query ``POST /tts?stream=1``): the audio is sent as it is
+    made, chunk by chunk (a sentence or clause, then the pause after it), with
+    ``Transfer-Encoding: chunked``. A WAV stream starts with a header whose RIFF and data
+    sizes are ``0xFFFFFFFF`` (unknown), then PCM; ``"format": "pcm"`` sends PCM only.
+    Errors in the request or the text are still answered with a JSON error before any
+    audio; a failure mid-stream ends the connection without the final empty chunk.
+  - ``"timings": true``: 200 ``application/json`` ``{"sample_rate", "seconds", "tokens":
+    [{"token", "start", "end"}], "words": [{"word", "start", "end"}], "audio": "<base64
+    WAV>"}`` (see :mod:`glowtts.synthesis.timings`); not with ``stream`` or ``pcm``.
 
 Only ``Content-Type: application/json`` bodies are accepted (415 otherwise): browsers
 send text/plain and form posts cross-site without asking, JSON they do not. A request
@@ -29,44 +45,39 @@ before exposing it beyond the machine.
 
 from __future__ import annotations
 
-import io
+import base64
+import contextlib
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import numpy as np
 
 from .batch_decode import check_max_seconds, check_scale
-from .synthesizer import OutputTooLongError, SynthesisError, Synthesizer
+from .pcm import pcm16, wav_bytes, wav_header
+from .synthesizer import OutputTooLongError, SynthesisError, Synthesizer, check_silence
 
 logger = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 5000
 _OPTION_KEYS = ("noise_scale", "length_scale", "spk", "seed")
+# keys that shape the text (see Synthesizer.plan) and the response
+_TEXT_KEYS = ("ssml", "sentence_silence", "lexicon")
+_RESPONSE_KEYS = ("stream", "format", "timings")
+FORMATS = ("wav", "pcm")
+MAX_LEXICON_WORDS = 1000
 
 
 class RequestError(Exception):
     def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-def wav_bytes(wav: np.ndarray, sample_rate: int) -> bytes:
-    """A 16-bit PCM mono WAV file of ``wav`` (float in [-1, 1], clipped)."""
-    import wave
-
-    pcm = (np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0) * 32767.0).round().astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(int(sample_rate))
-        w.writeframes(pcm.tobytes())
-    return buf.getvalue()
 
 
 def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]]:
@@ -79,11 +90,11 @@ def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]
         raise RequestError(HTTPStatus.BAD_REQUEST, "body JSON is nested too deeply") from None
     if not isinstance(req, dict):
         raise RequestError(HTTPStatus.BAD_REQUEST, "body must be a JSON object with a 'text' key")
-    unknown = sorted(set(req) - {"text", *_OPTION_KEYS})
+    valid = ("text", *_OPTION_KEYS, *_TEXT_KEYS, *_RESPONSE_KEYS)
+    unknown = sorted(set(req) - set(valid))
     if unknown:
         raise RequestError(
-            HTTPStatus.BAD_REQUEST,
-            f"unknown key(s) {unknown}; valid: text, {', '.join(_OPTION_KEYS)}",
+            HTTPStatus.BAD_REQUEST, f"unknown key(s) {unknown}; valid: {', '.join(valid)}"
         )
     text = req.get("text")
     if not isinstance(text, str):
@@ -118,7 +129,92 @@ def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]
                 HTTPStatus.BAD_REQUEST, f"'seed' must be an integer in [0, 2^62), got {seed!r}"
             )
         opts["seed"] = seed
+    opts.update(_text_options(req))
     return text, opts
+
+
+def _text_options(req: dict[str, Any]) -> dict[str, Any]:
+    """``ssml`` (true/false, absent: when the text starts with ``<speak``),
+    ``sentence_silence`` (seconds) and ``lexicon`` (``{"word": "PHONES"}``; a request
+    never names a file on the server)."""
+    opts: dict[str, Any] = {}
+    if req.get("ssml") is not None:
+        opts["ssml"] = _flag(req, "ssml")
+    if req.get("sentence_silence") is not None:
+        val = req["sentence_silence"]
+        try:
+            if isinstance(val, bool) or not isinstance(val, (int, float)):
+                raise ValueError(f"'sentence_silence' must be a number of seconds, got {val!r}")
+            opts["sentence_silence"] = check_silence("sentence_silence", val)
+        except ValueError as e:
+            raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
+    lex = req.get("lexicon")
+    if lex is not None:
+        if not (
+            isinstance(lex, dict)
+            and len(lex) <= MAX_LEXICON_WORDS
+            and all(isinstance(v, str) for v in lex.values())
+        ):
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST,
+                f"'lexicon' must be an object of at most {MAX_LEXICON_WORDS} "
+                '"word": "PHONES" entries',
+            )
+        opts["lexicon"] = lex
+    return opts
+
+
+def _flag(req: dict[str, Any], key: str) -> bool:
+    val = req.get(key, False)
+    if not isinstance(val, bool):
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"'{key}' must be true or false, got {val!r}")
+    return val
+
+
+def response_options(req: dict[str, Any], query: str) -> dict[str, Any]:
+    """``stream`` (body key, or ``?stream=1``), ``format`` (wav | pcm) and ``timings``
+    of a ``/tts`` request; raises :class:`RequestError` (400)."""
+    params = parse_qs(query, keep_blank_values=True)
+    if set(params) - {"stream"}:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST, f"unknown query parameter(s) {sorted(set(params) - {'stream'})}"
+        )
+    stream = _flag(req, "stream")
+    for v in params.get("stream", []):
+        if v not in ("0", "1", "true", "false"):
+            raise RequestError(HTTPStatus.BAD_REQUEST, f"stream must be 0 or 1, got {v!r}")
+        stream = stream or v in ("1", "true")
+    fmt = req.get("format", "wav")
+    if fmt not in FORMATS:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST, f"'format' must be one of {FORMATS}, got {fmt!r}"
+        )
+    timings = _flag(req, "timings")
+    if timings and (stream or fmt != "wav"):
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            "'timings' answers JSON with a WAV inside: not with stream or pcm",
+        )
+    return {"stream": stream, "format": fmt, "timings": timings}
+
+
+def _pcm_type(sample_rate: int) -> str:
+    return f"audio/pcm; rate={int(sample_rate)}; encoding=s16le; channels=1"
+
+
+@contextlib.contextmanager
+def _request_errors(path: str) -> Iterator[None]:
+    """Synthesis errors as :class:`RequestError`: 413 over-long output, 400 bad input,
+    500 non-finite audio."""
+    try:
+        yield
+    except OutputTooLongError as e:
+        raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(e)) from None
+    except (ValueError, TypeError) as e:
+        raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
+    except SynthesisError as e:
+        logger.error("%s: %s", path, e)
+        raise RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, str(e)) from None
 
 
 class TTSServer(ThreadingHTTPServer):
@@ -172,6 +268,46 @@ class TTSHandler(BaseHTTPRequestHandler):
     def _error(self, status: HTTPStatus, message: str) -> None:
         self._json(status, {"error": message, "status": int(status)})
 
+    def _send_stream(self, first: np.ndarray, rest: Iterator[np.ndarray], fmt: str) -> None:
+        """200 with the audio written chunk by chunk as the synthesizer makes it:
+        ``Transfer-Encoding: chunked`` (HTTP/1.0 clients: until the connection closes).
+        A failure after the headers cannot change the status: it is logged and the
+        connection closed without the final empty chunk, so the client sees a truncated
+        body rather than a complete one."""
+        sr = self.server.synthesizer.sample_rate
+        chunked = self.request_version == "HTTP/1.1"
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "audio/wav" if fmt == "wav" else _pcm_type(sr))
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.close_connection = True
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+        def write(data: bytes) -> None:
+            if chunked:
+                data = b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n"
+            self.wfile.write(data)
+            self.wfile.flush()
+
+        try:
+            if fmt == "wav":
+                write(wav_header(sr))
+            write(pcm16(first))
+            for wav in rest:
+                if len(wav):
+                    write(pcm16(wav))
+        except ConnectionError:  # the client went away: stop making its audio
+            logger.info("client left during the stream of %s", self.path)
+            self.close_connection = True
+            return
+        except Exception:
+            logger.exception("stream of %s failed after its headers", self.path)
+            self.close_connection = True
+            return
+        write(b"")
+
     def do_GET(self) -> None:
         try:
             self._read_body(required=False)  # a GET body must not be parsed as a request
@@ -204,16 +340,25 @@ class TTSHandler(BaseHTTPRequestHandler):
                 raise RequestError(HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use POST /tts")
             body = self._read_body(json_only=True)
             text, opts = parse_request(body, self.server.max_text_chars)
-            try:
-                wav, sr = self.server.synthesizer.tts(text, **opts)
-            except OutputTooLongError as e:
-                raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(e)) from None
-            except (ValueError, TypeError) as e:
-                raise RequestError(HTTPStatus.BAD_REQUEST, str(e)) from None
-            except SynthesisError as e:
-                logger.error("%s: %s", self.path, e)
-                raise RequestError(HTTPStatus.INTERNAL_SERVER_ERROR, str(e)) from None
-            self._send(HTTPStatus.OK, wav_bytes(wav, sr), "audio/wav")
+            resp = response_options(json.loads(body), self.path.partition("?")[2])
+            syn = self.server.synthesizer
+            with _request_errors(self.path):
+                if resp["stream"]:
+                    chunks = syn.stream(text, **opts)
+                    first = next(chunks)  # bad options, markup, an over-long text: raised here
+                elif resp["timings"]:
+                    wav, sr, info = syn.tts_timed(text, **opts)
+                else:
+                    wav, sr = syn.tts(text, **opts)
+            if resp["stream"]:
+                self._send_stream(first, chunks, resp["format"])
+            elif resp["timings"]:
+                info["audio"] = base64.b64encode(wav_bytes(wav, sr)).decode("ascii")
+                self._json(HTTPStatus.OK, info)
+            elif resp["format"] == "pcm":
+                self._send(HTTPStatus.OK, pcm16(wav), _pcm_type(sr))
+            else:
+                self._send(HTTPStatus.OK, wav_bytes(wav, sr), "audio/wav")
         except RequestError as e:
             self._error(e.status, str(e))
         except Exception as e:  # never let one request take the server down

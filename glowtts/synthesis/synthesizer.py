@@ -7,6 +7,9 @@
     wav, sr = syn.tts("Printing, in the only sense with which we are concerned.")
     mel = syn.mel("Hello.")                                      # (T, n_mels) log-mel
     wavs = syn.tts_batch(["One.", "Two sentences. Here."])       # [(wav, sr), ...]
+    for chunk in syn.stream("A long text. Of sentences.", seed=0):  # float32, as made
+        ...
+    wav, sr, times = syn.tts_timed("Hello.")                     # + word/token times
     syn = Synthesizer.from_exp("exp/...", vocoder="hifigan",
                                vocoder_options={"checkpoint": "g_02500000"})
     syn = Synthesizer.from_exp("exp/...", vocoder="griffin_lim")  # the old default
@@ -16,7 +19,14 @@ Everything comes from the experiment dir: ``config.yaml`` (model, ``feats``, and
 ``frontend.yaml`` + ``tokens.txt`` (the front-end the model trained with) and the
 checkpoint (``best.pth``, else the newest ``step_*.pth``).
 
-Text handling:
+Text handling (:meth:`Synthesizer.plan`): SSML (``ssml=``, auto-detected from
+``<speak``; :mod:`glowtts.text.ssml`) becomes text and breaks (silence), a prosody rate
+divides ``length_scale`` (still inside its range); ``sentence_silence`` seconds go between
+sentences; ``lexicon`` adds pronunciations for one call. :meth:`Synthesizer.tts` and
+:meth:`Synthesizer.stream` make one chunk at a time (decoded and vocoded alone; chunk
+``k`` seeded ``seed + k``), so the stream joined is ``tts()`` sample for sample; the first
+chunk of a request is at most ``first_chunk_chars`` so audio starts early.
+:meth:`Synthesizer.synthesize` batches the chunks of many texts instead:
 
 - Long text is split at sentence ends (``. ! ?``), sentences packed into chunks of at
   most ``max_chunk_chars`` characters (a longer sentence is cut at ``, ; :``, then at
@@ -46,9 +56,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import queue
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +71,11 @@ from ..data.collate import pad_tokens
 from ..nets import GlowTTS
 from ..registry import AUTO_VOCODER, build_vocoder
 from ..text import EmptyTextError, Frontend
+from ..text.lexicon import LexiconSource
+from ..text.ssml import Break, insert_sentence_breaks, to_segments
 from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale, pack_by_length
 from .loading import load_experiment
+from .timings import timings
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +88,7 @@ DECODER_BATCH_FRAMES = 8000
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+_CHUNK_END = re.compile(r"[.!?,;:][\"')\]]*$")
 
 
 class OutputTooLongError(ValueError):
@@ -167,6 +182,7 @@ class Synthesizer:
         max_chunk_chars: int = 400,
         pause: float = 0.2,
         max_seconds: float | None = None,
+        first_chunk_chars: int = 60,
     ) -> None:
         self.model = model
         self.frontend = frontend
@@ -186,6 +202,9 @@ class Synthesizer:
         self.speakers = speakers
         self.max_chunk_chars = max_chunk_chars
         self.pause = pause
+        if first_chunk_chars < 1:
+            raise ValueError(f"first_chunk_chars must be >= 1, got {first_chunk_chars}")
+        self.first_chunk_chars = first_chunk_chars
         self._lock = threading.Lock()
         self._infer = model.inference
         if frontend.vocab_size > model.n_vocab:
@@ -217,7 +236,7 @@ class Synthesizer:
         from CUDA graphs captured per padded length bucket
         (:class:`glowtts.synthesis.cuda_graphs.GraphedInference`): the first call of each bucket
         captures, later ones skip the per-kernel launch cost. ``options`` go to the
-        constructor (``max_chunk_chars``, ``pause``, ``max_seconds``).
+        constructor (``max_chunk_chars``, ``pause``, ``max_seconds``, ``first_chunk_chars``).
         """
         device = torch.device(device)
         exp = load_experiment(path, checkpoint, device)
@@ -346,15 +365,7 @@ class Synthesizer:
                     "durations need exactly one text that is not split into chunks "
                     f"(got {len(texts)} text(s), {len(flat)} chunk(s))"
                 )
-            ids = flat[0][2]
-            durations = [int(d) for d in durations]
-            if len(durations) != len(ids):
-                raise ValueError(
-                    f"{len(durations)} durations for {len(ids)} model input tokens"
-                    + (" (blanks included: 2n+1)" if self.frontend.add_blank else "")
-                )
-            if min(durations) < 0 or sum(durations) < 1:
-                raise ValueError("durations must be >= 0 with a positive sum")
+            durations = _checked_durations(durations, flat[0][2], self.frontend)
         with self._lock, torch.inference_mode():
             mels, durs = self._mels(
                 [ids for _, _, ids in flat],
@@ -392,6 +403,21 @@ class Synthesizer:
         durs = [durations] if durations is not None else self._durations(items, sid, length_scale)
         frames = [sum(d) for d in durs]
         self._check_length(frames, owners)
+        seeds = None if seed is None else [seed + i for i in range(len(items))]
+        return self._decode(items, durs, noise_scale, sid, seeds)
+
+    def _decode(
+        self,
+        items: list[list[int]],
+        durs: list[list[int]],
+        noise_scale: float,
+        sid: int | None,
+        seeds: list[int] | None,
+    ) -> tuple[list[np.ndarray], list[list[int]]]:
+        """Mels ``(T_i, n_mels)`` of token sequences with the given frames per token, in
+        batches of at most ``batch_size`` items and :data:`DECODER_BATCH_FRAMES` padded
+        frames; item ``i`` draws its noise from ``seeds[i]`` (None: the global generator)."""
+        frames = [sum(d) for d in durs]
         mels: list[np.ndarray | None] = [None] * len(items)
         out_durs: list[list[int] | None] = [None] * len(items)
         for idx in pack_by_length(frames, self.batch_size, DECODER_BATCH_FRAMES):
@@ -401,10 +427,9 @@ class Synthesizer:
                 tokens.to(self.device),
                 lengths.to(self.device),
                 noise_scale=noise_scale,
-                length_scale=length_scale,
                 durations=dur.to(self.device),
                 spk=self._spk_tensor(sid, len(idx)),
-                seeds=None if seed is None else [seed + i for i in idx],
+                seeds=None if seeds is None else [seeds[i] for i in idx],
             )
             mel, mel_len, dur = out["mel"].cpu(), out["mel_lengths"].cpu(), out["durations"].cpu()
             for b, i in enumerate(idx):
@@ -491,6 +516,165 @@ class Synthesizer:
             )
         return out
 
+    # ------------------------------------------------------------ streaming
+    def plan(
+        self,
+        text: str,
+        *,
+        ssml: bool | None = None,
+        sentence_silence: float = 0.0,
+        lexicon: LexiconSource | None = None,
+    ) -> list[Piece]:
+        """The pieces of ``text`` in audio order: speech chunks and silences.
+
+        ``text`` is SSML when ``ssml`` is true (None: when it starts with ``<speak``;
+        :mod:`glowtts.text.ssml`): a break is a silence of its length, a prosody rate
+        divides ``length_scale``. ``sentence_silence`` seconds separate sentences.
+        Chunks of one text (:func:`split_text`) are separated by ``pause`` seconds, texts
+        that no break separates (a prosody change) by none. ``lexicon`` (a path or a
+        ``{"word": "PHONES"}`` mapping) adds pronunciations for this call.
+
+        Raises:
+            ValueError: empty text or nothing speakable; SSMLError (a ValueError) for bad
+                markup; PronunciationError for a bad lexicon or inline phonemes.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if not text.strip():
+            raise EmptyTextError("text is empty: nothing to synthesise")
+        segments = insert_sentence_breaks(
+            to_segments(text, ssml), check_silence("sentence_silence", sentence_silence)
+        )
+        frontend = self.frontend.with_lexicon(lexicon) if lexicon else self.frontend
+        pieces: list[Piece] = []
+        for seg in segments:
+            if isinstance(seg, Break):
+                _add_silence(pieces, seg.seconds)
+                continue
+            chunks = [c for c in split_text(seg.text, self.max_chunk_chars) if self._speakable(c)]
+            if chunks and not any(p.ids for p in pieces):
+                chunks = self._short_first(chunks)
+            for n, chunk in enumerate(chunks):
+                if n:  # no pause inside a clause cut at a space
+                    _add_silence(pieces, self.pause if _CHUNK_END.search(chunks[n - 1]) else 0.0)
+                pieces.append(Piece(chunk, frontend.encode(chunk), seg.length_scale_factor))
+        if not any(p.ids for p in pieces):
+            raise ValueError(f"text {text[:80]!r} has no letters or digits: nothing to synthesise")
+        return pieces
+
+    def _short_first(self, chunks: list[str]) -> list[str]:
+        """The first chunk of a request cut to at most ``first_chunk_chars`` (at a sentence
+        end, else a clause end, else a space), so :meth:`stream` has audio to give early;
+        the rest of that chunk stays one chunk."""
+        head = split_text(chunks[0], self.first_chunk_chars)
+        if len(head) == 1:
+            return chunks
+        rest = [" ".join(head[1:])] if self._speakable(" ".join(head[1:])) else []
+        return head[:1] + rest + chunks[1:]
+
+    def _prepare(self, text: str, opts: dict[str, Any]) -> tuple[list[Piece], dict[str, Any]]:
+        """Pieces of ``text`` with the frames of every speech chunk, checked against the
+        output cap before anything is decoded; the model options of the call."""
+        unknown = sorted(set(opts) - set(_MODEL_OPTIONS) - set(_TEXT_OPTIONS))
+        if unknown:
+            raise TypeError(
+                f"unknown option(s) {unknown}; valid: {', '.join(_MODEL_OPTIONS + _TEXT_OPTIONS)}"
+            )
+        durations = opts.pop("durations", None)
+        pieces = self.plan(text, **{k: opts.pop(k) for k in _TEXT_OPTIONS if k in opts})
+        noise_scale = check_scale("noise_scale", _or(opts.get("noise_scale"), self.noise_scale))
+        length_scale = check_scale("length_scale", _or(opts.get("length_scale"), self.length_scale))
+        sid = self._speaker_id(opts.get("spk"))
+        speech = [p for p in pieces if p.ids]
+        for p in speech:  # a prosody rate scales the call's rate, within the same bounds
+            p.length_scale = check_scale("length_scale", length_scale * p.scale_factor)
+        if durations is not None:
+            if len(speech) != 1:
+                raise ValueError(
+                    "durations need exactly one text that is not split into chunks "
+                    f"(got {len(speech)} chunk(s))"
+                )
+            speech[0].durations = _checked_durations(durations, speech[0].ids, self.frontend)
+        else:
+            with self._lock, torch.inference_mode():
+                for scale in sorted({p.length_scale for p in speech}):
+                    group = [p for p in speech if p.length_scale == scale]
+                    durs = self._durations([p.ids for p in group], sid, scale)
+                    for p, d in zip(group, durs):
+                        p.durations = d
+        frames = sum(sum(p.durations) for p in speech)
+        silence = sum(p.seconds for p in pieces if not p.ids)
+        self._check_total(frames + silence * self.sample_rate / self.hop_length)
+        return pieces, {"noise_scale": noise_scale, "sid": sid, "seed": opts.get("seed")}
+
+    def _check_total(self, frames: float) -> None:
+        if frames > self.max_frames:
+            seconds = frames * self.hop_length / self.sample_rate
+            raise OutputTooLongError(
+                f"the output would be {seconds:.1f} s ({frames:.0f} frames), over the limit of "
+                f"max_seconds={self.max_seconds:g}; shorten the text, lower length_scale, or "
+                "raise max_seconds (decode section of config.yaml, or --max_seconds)"
+            )
+
+    def _run(self, text: str, **opts: Any) -> Iterator[tuple[Piece, np.ndarray]]:
+        """``(piece, audio)`` in order: each speech chunk decoded and vocoded alone (the
+        lock held per chunk, so other callers interleave), each silence as zeros. Speech
+        chunk ``k`` uses noise seed ``seed + k``."""
+        pieces, model_opts = self._prepare(text, dict(opts))
+        seed = model_opts["seed"]
+        k = 0
+        for p in pieces:
+            if not p.ids:
+                yield p, np.zeros(int(round(p.seconds * self.sample_rate)), np.float32)
+                continue
+            with self._lock, torch.inference_mode():
+                (mel,), (p.durations,) = self._decode(
+                    [p.ids],
+                    [p.durations],
+                    model_opts["noise_scale"],
+                    model_opts["sid"],
+                    None if seed is None else [seed + k],
+                )
+                _check_finite("mel", [mel])
+                wav = self._vocode([mel])
+                _check_finite("waveform", wav)
+            k += 1
+            yield p, wav[0]
+
+    def stream(self, text: str, *, ahead: int = 1, **opts: Any) -> Iterator[np.ndarray]:
+        """float32 audio of ``text`` chunk by chunk, as soon as each is made: speech
+        chunks and the silences between them. Options as :meth:`tts`; the concatenation
+        is :meth:`tts`'s waveform for the same seed, sample for sample.
+
+        A background thread makes up to ``ahead`` chunks while the caller uses the last
+        one (plays it, sends it); ``ahead=0`` makes each chunk only when asked. Closing
+        the iterator early stops that thread after its current chunk.
+
+        Bad options, bad markup and an over-long text raise at the first ``next()``.
+        """
+        chunks = (wav for _, wav in self._run(text, **opts))
+        return _ahead(chunks, ahead) if ahead > 0 else chunks
+
+    def tts_timed(self, text: str, **opts: Any) -> tuple[np.ndarray, int, dict[str, Any]]:
+        """:meth:`tts` plus the start and end seconds of every token and word
+        (:func:`glowtts.synthesis.timings.timings`)."""
+        parts, pieces = [], []
+        for p, wav in self._run(text, **opts):
+            parts.append(wav)
+            if p.ids:
+                pieces.append(("speech", p.ids, p.durations, len(wav), p.text))
+            else:
+                pieces.append(("silence", len(wav)))
+        fe = self.frontend.with_lexicon(opts["lexicon"]) if opts.get("lexicon") else self.frontend
+        info = timings(
+            pieces,
+            self.sample_rate,
+            fe.token_list.tokens_of,
+            fe.tokenizer.detokenize,
+            fe.tokenize,
+        )
+        return _join(parts), self.sample_rate, info
+
     # ------------------------------------------------------------ convenience
     def tts(
         self,
@@ -501,21 +685,35 @@ class Synthesizer:
         spk: int | str | None = None,
         durations: Sequence[int] | None = None,
         seed: int | None = None,
+        ssml: bool | None = None,
+        sentence_silence: float = 0.0,
+        lexicon: LexiconSource | None = None,
     ) -> tuple[np.ndarray, int]:
-        """Waveform (float32 in [-1, 1]) and sample rate for ``text``.
+        """Waveform (float32 in [-1, 1]) and sample rate for ``text``: the chunks of
+        :meth:`stream` joined. ``ssml``, ``sentence_silence`` and ``lexicon``: see
+        :meth:`plan`. (:meth:`synthesize` batches chunks instead: faster for long text
+        on a GPU, equal up to float rounding and vocoder edge effects.)
 
         Raises:
-            ValueError: empty text, text without letters/digits, bad options.
+            ValueError: empty text, text without letters/digits, bad options or markup.
         """
-        (utt,) = self.synthesize(
-            [text],
-            noise_scale=noise_scale,
-            length_scale=length_scale,
-            spk=spk,
-            durations=durations,
-            seed=seed,
+        wav = _join(
+            list(
+                self.stream(
+                    text,
+                    ahead=0,
+                    noise_scale=noise_scale,
+                    length_scale=length_scale,
+                    spk=spk,
+                    durations=durations,
+                    seed=seed,
+                    ssml=ssml,
+                    sentence_silence=sentence_silence,
+                    lexicon=lexicon,
+                )
+            )
         )
-        return utt.wav, utt.sample_rate
+        return wav, self.sample_rate
 
     def mel(
         self,
@@ -554,6 +752,112 @@ class Synthesizer:
             texts, noise_scale=noise_scale, length_scale=length_scale, spk=spk, seed=seed
         )
         return [(u.wav, u.sample_rate) for u in utts]
+
+
+@dataclasses.dataclass
+class Piece:
+    """One piece of a request's audio: a speech chunk (``text``, model input ``ids``,
+    ``length_scale`` after prosody, the ``durations`` the model used) or, when ``ids`` is
+    empty, ``seconds`` of silence."""
+
+    text: str = ""
+    ids: list[int] = dataclasses.field(default_factory=list)
+    scale_factor: float = 1.0
+    seconds: float = 0.0
+    length_scale: float = 1.0
+    durations: list[int] = dataclasses.field(default_factory=list)
+
+
+# keyword arguments of tts()/stream() that shape the text rather than the model
+_TEXT_OPTIONS = ("ssml", "sentence_silence", "lexicon")
+_MODEL_OPTIONS = ("noise_scale", "length_scale", "spk", "durations", "seed")
+MAX_SILENCE = 10.0  # seconds: the longest sentence_silence (as the longest SSML break)
+
+
+def check_silence(name: str, value: Any) -> float:
+    """A silence option in seconds, in [0, :data:`MAX_SILENCE`], else ValueError naming it."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not (math.isfinite(v) and 0 <= v <= MAX_SILENCE):
+        raise ValueError(
+            f"{name} must be a number of seconds in [0, {MAX_SILENCE:g}], got {value!r}"
+        )
+    return v
+
+
+def _add_silence(pieces: list[Piece], seconds: float) -> None:
+    """Append a silence, merged into a silence just before it (breaks add up)."""
+    if seconds <= 0:
+        return
+    if pieces and not pieces[-1].ids:
+        pieces[-1].seconds += seconds
+    else:
+        pieces.append(Piece(seconds=seconds))
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    return (
+        np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
+    )
+
+
+def _checked_durations(durations: Sequence[int], ids: list[int], frontend: Frontend) -> list[int]:
+    """``durations`` as ints, one per model input id, >= 0 with a positive sum."""
+    durations = [int(d) for d in durations]
+    if len(durations) != len(ids):
+        raise ValueError(
+            f"{len(durations)} durations for {len(ids)} model input tokens"
+            + (" (blanks included: 2n+1)" if frontend.add_blank else "")
+        )
+    if min(durations) < 0 or sum(durations) < 1:
+        raise ValueError("durations must be >= 0 with a positive sum")
+    return durations
+
+
+def _ahead(items: Iterator[Any], n: int) -> Iterator[Any]:
+    """``items`` made by a thread up to ``n`` ahead of the consumer; its exception is
+    raised where the item would have been. Started at the first ``next()``."""
+    q: queue.Queue = queue.Queue(maxsize=n)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for x in items:
+                if not put((True, x)):
+                    return
+            put((False, None))
+        except BaseException as e:  # handed to the consumer
+            put((False, e))
+
+    t = threading.Thread(target=produce, name="glowtts-stream", daemon=True)
+    t.start()
+    try:
+        while True:
+            ok, x = q.get()
+            if ok:
+                yield x
+            elif x is None:
+                return
+            else:
+                raise x
+    finally:
+        stop.set()
+        t.join()
 
 
 def _check_finite(what: str, arrays: list[np.ndarray]) -> None:

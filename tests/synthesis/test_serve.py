@@ -156,3 +156,121 @@ def test_make_server_sets_the_output_cap(tiny_exp):
         srv.server_close()
     with pytest.raises(ValueError, match="max_seconds"):
         make_server(syn, "127.0.0.1", 0, max_seconds=-1)
+
+
+# ---------------------------------------------------------------- streaming, timings, SSML
+
+
+def _post(srv, path, obj, http10=False):
+    host, port = srv.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    if http10:
+        conn._http_vsn, conn._http_vsn_str = 10, "HTTP/1.0"
+    try:
+        conn.request("POST", path, body=json.dumps(obj).encode(), headers=JSON)
+        r = conn.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        conn.close()
+
+
+LONG = "One sentence here. Another one follows! And a third, with a clause."
+
+
+def test_stream_is_chunked_and_equals_the_whole_wav(server):
+    whole = _tts(server, {"text": LONG, "seed": 5})[2]
+    for path, obj in (("/tts", {"stream": True}), ("/tts?stream=1", {})):
+        code, headers, body = _post(server, path, {"text": LONG, "seed": 5, **obj})
+        assert code == 200 and headers["Transfer-Encoding"] == "chunked"
+        assert headers["Content-Type"] == "audio/wav" and "Content-Length" not in headers
+        assert body[:4] == b"RIFF" and body[4:8] == b"\xff\xff\xff\xff"
+        assert body[40:44] == b"\xff\xff\xff\xff"  # data size unknown
+        assert body[44:] == whole[44:]  # the same PCM as the non-streamed answer
+
+
+def test_stream_pcm_and_http10(server):
+    whole = _tts(server, {"text": LONG, "seed": 5})[2]
+    code, headers, body = _post(
+        server, "/tts", {"text": LONG, "seed": 5, "stream": True, "format": "pcm"}
+    )
+    assert code == 200 and headers["Content-Type"].startswith("audio/pcm; rate=8000")
+    assert body == whole[44:]
+    code, headers, body = _post(server, "/tts?stream=1", {"text": LONG, "seed": 5}, http10=True)
+    assert code == 200 and "Transfer-Encoding" not in headers and body[44:] == whole[44:]
+    code, headers, body = _post(server, "/tts", {"text": LONG, "seed": 5, "format": "pcm"})
+    assert code == 200 and body == whole[44:]
+
+
+def test_stream_errors_come_as_json_before_audio(server):
+    err = _error(_tts(server, {"text": "<speak><foo/></speak>", "stream": True}), 400)
+    assert "foo" in err
+    err = _error(_tts(server, {"text": "Hi.", "stream": True, "length_scale": 11}), 400)
+    assert "length_scale" in err
+    code, _, body = _post(server, "/tts?stream=2", {"text": "Hi."})
+    assert code == 400 and b"stream" in body
+    code, _, body = _post(server, "/tts?foo=1", {"text": "Hi."})
+    assert code == 400 and b"foo" in body
+    for bad in ({"stream": "yes"}, {"format": "mp3"}, {"timings": True, "stream": True}):
+        _error(_tts(server, {"text": "Hi.", **bad}), 400)
+
+
+def test_ssml_and_sentence_silence_fields(server):
+    def n_samples(obj):
+        code, _, body = _tts(server, {"seed": 1, **obj})
+        assert code == 200, body
+        return (len(body) - 44) // 2
+
+    base = n_samples({"text": '<speak>Hi there.<break strength="none"/>Bye now.</speak>'})
+    brk = n_samples({"text": '<speak>Hi there.<break time="400ms"/>Bye now.</speak>'})
+    assert brk - base == round(0.4 * FEATS["fs"])
+    forced_off = n_samples(
+        {"text": '<speak>Hi there.<break time="400ms"/>Bye now.</speak>', "ssml": False}
+    )
+    assert forced_off != brk
+    assert n_samples({"text": "Hi there. Bye now.", "sentence_silence": 0.5}) > n_samples(
+        {"text": "Hi there. Bye now."}
+    )
+    assert "malformed" in _error(_tts(server, {"text": "<speak>Hi", "ssml": True}), 400)
+    assert "sentence_silence" in _error(_tts(server, {"text": "Hi.", "sentence_silence": 99}), 400)
+    assert "sentence_silence" in _error(_tts(server, {"text": "Hi.", "sentence_silence": "1"}), 400)
+    assert "phoneme" in _error(_tts(server, {"text": "Hi.", "lexicon": {"hi": "HH AY1"}}), 400)
+    assert "lexicon" in _error(_tts(server, {"text": "Hi.", "lexicon": ["hi"]}), 400)
+
+
+def test_timings_answer_json_with_the_wav(server):
+    import base64
+
+    code, ctype, body = _tts(server, {"text": "Hello there. Bye.", "seed": 2, "timings": True})
+    assert code == 200 and ctype == "application/json"
+    info = json.loads(body)
+    wav = base64.b64decode(info["audio"])
+    assert wav == _tts(server, {"text": "Hello there. Bye.", "seed": 2})[2]
+    n = (len(wav) - 44) / 2
+    assert info["tokens"][-1]["end"] == pytest.approx(n / FEATS["fs"])
+    assert [w["word"] for w in info["words"]] == ["Hello", "there.", "Bye."]
+
+
+def test_a_failure_mid_stream_truncates_the_body(server, monkeypatch):
+    syn = server.synthesizer
+    real, calls = syn._vocode, []
+
+    def fail_second(mels):
+        calls.append(1)
+        wavs = real(mels)
+        return [w * np.nan for w in wavs] if len(calls) == 2 else wavs
+
+    monkeypatch.setattr(syn, "_vocode", fail_second)
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request(
+            "POST", "/tts?stream=1", body=json.dumps({"text": LONG}).encode(), headers=JSON
+        )
+        r = conn.getresponse()
+        assert r.status == 200  # the headers left with the first chunk
+        with pytest.raises(http.client.IncompleteRead):
+            r.read()  # no final empty chunk: the client knows the audio is incomplete
+    finally:
+        conn.close()
+    monkeypatch.undo()
+    assert _tts(server, {"text": "Still serving."})[0] == 200
