@@ -24,6 +24,19 @@ Endpoints:
     [{"token", "start", "end"}], "words": [{"word", "start", "end"}], "audio": "<base64
     WAV>"}`` (see :mod:`glowtts.synthesis.timings`); not with ``stream`` or ``pcm``.
 
+- ``GET /voices`` -> 200 JSON ``{"voices": [{"name", "sample_rate", "n_speakers",
+  "speakers", "token_type", "vocoder", "defaults": {"noise_scale", "length_scale",
+  "max_seconds"}, "bounds": {"noise_scale": [lo, hi], "length_scale": [lo, hi]},
+  "formats"}]}``.
+- ``GET /tts?text=...`` with optional ``speaker`` (name or id), ``length_scale``,
+  ``noise_scale`` and ``format=wav|pcm``: the checks and limits of ``POST /tts``; a
+  decoded text over ``max_text_chars`` is 414, an unknown or repeated parameter 400.
+- ``POST /v1/audio/speech`` (OpenAI's text-to-speech request, so its clients work with
+  ``base_url`` pointed here): JSON ``{"input", "voice", "speed", "response_format",
+  "model"}``; see :func:`parse_openai` for what ``voice`` and ``speed`` map to.
+  ``response_format`` is ``wav`` (the default here) or ``pcm``; mp3, opus, aac and flac
+  are 400.
+
 Only ``Content-Type: application/json`` bodies are accepted (415 otherwise): browsers
 send text/plain and form posts cross-site without asking, JSON they do not. A request
 whose body cannot be read (unknown length, too large, wrong type) gets its error with
@@ -58,7 +71,7 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from .batch_decode import check_max_seconds, check_scale
+from .batch_decode import SCALE_RANGES, check_max_seconds, check_scale
 from .pcm import pcm16, wav_bytes, wav_header
 from .synthesizer import OutputTooLongError, SynthesisError, Synthesizer, check_silence
 
@@ -82,6 +95,11 @@ class RequestError(Exception):
 
 def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]]:
     """``(text, options)`` of a ``/tts`` body; raises :class:`RequestError` (400/413)."""
+    return check_request(load_json(body, "text"), max_text_chars)
+
+
+def load_json(body: bytes, key: str) -> dict[str, Any]:
+    """The JSON object of a body; raises :class:`RequestError` (400) naming ``key``."""
     try:
         req = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -89,21 +107,19 @@ def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]
     except RecursionError:  # e.g. 10,000 nested brackets
         raise RequestError(HTTPStatus.BAD_REQUEST, "body JSON is nested too deeply") from None
     if not isinstance(req, dict):
-        raise RequestError(HTTPStatus.BAD_REQUEST, "body must be a JSON object with a 'text' key")
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"body must be a JSON object with a '{key}' key")
+    return req
+
+
+def check_request(req: dict[str, Any], max_text_chars: int) -> tuple[str, dict[str, Any]]:
+    """``(text, options)`` of a ``/tts`` request object; raises :class:`RequestError`."""
     valid = ("text", *_OPTION_KEYS, *_TEXT_KEYS, *_RESPONSE_KEYS)
     unknown = sorted(set(req) - set(valid))
     if unknown:
         raise RequestError(
             HTTPStatus.BAD_REQUEST, f"unknown key(s) {unknown}; valid: {', '.join(valid)}"
         )
-    text = req.get("text")
-    if not isinstance(text, str):
-        raise RequestError(HTTPStatus.BAD_REQUEST, "'text' (a string) is required")
-    if len(text) > max_text_chars:
-        raise RequestError(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            f"text has {len(text)} characters; the limit is {max_text_chars}",
-        )
+    text = check_text(req.get("text"), "text", max_text_chars)
     opts: dict[str, Any] = {}
     for key in ("noise_scale", "length_scale"):
         val = req.get(key)
@@ -131,6 +147,18 @@ def parse_request(body: bytes, max_text_chars: int) -> tuple[str, dict[str, Any]
         opts["seed"] = seed
     opts.update(_text_options(req))
     return text, opts
+
+
+def check_text(text: Any, key: str, max_text_chars: int) -> str:
+    """``text`` if it is a string within the limit; else 400, or 413 when too long."""
+    if not isinstance(text, str):
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"'{key}' (a string) is required")
+    if len(text) > max_text_chars:
+        raise RequestError(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"{key} has {len(text)} characters; the limit is {max_text_chars}",
+        )
+    return text
 
 
 def _text_options(req: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +226,147 @@ def response_options(req: dict[str, Any], query: str) -> dict[str, Any]:
     return {"stream": stream, "format": fmt, "timings": timings}
 
 
+GET_TTS_PARAMS = ("text", "speaker", "length_scale", "noise_scale", "format")
+
+
+def parse_get_tts(query: str, syn: Synthesizer, max_text_chars: int) -> tuple[str, dict, str]:
+    """``(text, options, format)`` of ``GET /tts?text=...``: the checks of ``POST /tts``;
+    a decoded text over ``max_text_chars`` is 414 (the text is the URI)."""
+    try:
+        params = parse_qs(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError as e:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"bad query string: {e}") from None
+    unknown = sorted(set(params) - set(GET_TTS_PARAMS))
+    if unknown:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"unknown query parameter(s) {unknown}; valid: {', '.join(GET_TTS_PARAMS)}",
+        )
+    if any(len(v) > 1 for v in params.values()):
+        raise RequestError(HTTPStatus.BAD_REQUEST, "each query parameter may be given once")
+    q = {k: v[0] for k, v in params.items()}
+    if "text" not in q:
+        raise RequestError(HTTPStatus.BAD_REQUEST, "GET /tts needs ?text=...")
+    if len(q["text"]) > max_text_chars:
+        raise RequestError(
+            HTTPStatus.REQUEST_URI_TOO_LONG,
+            f"text has {len(q['text'])} characters; the limit is {max_text_chars} "
+            "(POST /tts for long texts takes the same limit)",
+        )
+    req: dict[str, Any] = {"text": q["text"]}
+    for key in ("length_scale", "noise_scale"):
+        if key in q:
+            try:
+                req[key] = float(q[key])
+            except ValueError:
+                raise RequestError(
+                    HTTPStatus.BAD_REQUEST, f"'{key}' must be a number, got {q[key]!r}"
+                ) from None
+    if "speaker" in q:
+        req["spk"] = _speaker_value(syn, q["speaker"])
+    text, opts = check_request(req, max_text_chars)
+    fmt = q.get("format", "wav")
+    if fmt not in FORMATS:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST, f"'format' must be one of {FORMATS}, got {fmt!r}"
+        )
+    return text, opts, fmt
+
+
+def _speaker_value(syn: Synthesizer, value: str) -> int | str:
+    """A speaker name of the voice as it is; else digits as an id (the synthesizer
+    checks either and names the known speakers)."""
+    if value in (syn.speakers or []) or not value.isdigit():
+        return value
+    return int(value)
+
+
+OPENAI_KEYS = ("input", "voice", "speed", "response_format", "model", "instructions")
+OPENAI_SPEED = (0.25, 4.0)
+# OpenAI's own voice names: a client written for OpenAI gets the voice's default speaker
+OPENAI_VOICES = (
+    "alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
+    "verse",
+)  # fmt: skip
+
+
+def parse_openai(
+    req: dict[str, Any], syn: Synthesizer, max_text_chars: int
+) -> tuple[str, dict, str]:
+    """``(text, options, format)`` of ``POST /v1/audio/speech`` (OpenAI's request shape).
+
+    ``input`` is the text. ``voice``: a single-speaker voice ignores it; a multi-speaker
+    voice takes a speaker name or id, and OpenAI's names (``alloy``, ...) mean speaker 0.
+    ``speed`` in [0.25, 4] divides the voice's default ``length_scale``.
+    ``response_format`` is wav (the default here) or pcm (16-bit mono at the voice's
+    rate, not OpenAI's fixed 24 kHz). ``model`` and ``instructions`` are ignored.
+    """
+    unknown = sorted(set(req) - set(OPENAI_KEYS))
+    if unknown:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST, f"unknown key(s) {unknown}; valid: {', '.join(OPENAI_KEYS)}"
+        )
+    text = check_text(req.get("input"), "input", max_text_chars)
+    fmt = req.get("response_format", "wav")
+    if fmt not in FORMATS:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"response_format {fmt!r} is not supported; this server answers {' or '.join(FORMATS)}",
+        )
+    out: dict[str, Any] = {"text": text}
+    speed = req.get("speed")
+    if speed is not None:
+        lo, hi = OPENAI_SPEED
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not lo <= speed <= hi:
+            raise RequestError(
+                HTTPStatus.BAD_REQUEST, f"'speed' must be a number in [{lo}, {hi}], got {speed!r}"
+            )
+        out["length_scale"] = syn.length_scale / speed  # then checked against our bounds
+    spk = _openai_voice(syn, req.get("voice"))
+    if spk is not None:
+        out["spk"] = spk
+    text, opts = check_request(out, max_text_chars)
+    return text, opts, fmt
+
+
+def _openai_voice(syn: Synthesizer, voice: Any) -> int | str | None:
+    if int(syn.model.n_speakers) <= 1 or voice is None:
+        return None if int(syn.model.n_speakers) <= 1 else 0
+    if isinstance(voice, bool) or not isinstance(voice, (int, str)):
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"'voice' must be a name or id, got {voice!r}")
+    if (
+        isinstance(voice, str)
+        and voice.lower() in OPENAI_VOICES
+        and voice not in (syn.speakers or [])
+    ):
+        return 0
+    return _speaker_value(syn, voice) if isinstance(voice, str) else voice
+
+
+def voices_info(syn: Synthesizer, name: str) -> dict[str, Any]:
+    """``GET /voices``: what a client needs to choose options for this voice."""
+    n = max(1, int(syn.model.n_speakers))
+    return {
+        "voices": [
+            {
+                "name": name,
+                "sample_rate": syn.sample_rate,
+                "n_speakers": n,
+                "speakers": list(syn.speakers or []) if n > 1 else [],
+                "token_type": syn.frontend.conf.get("token_type"),
+                "vocoder": type(syn.vocoder).__name__,
+                "defaults": {
+                    "noise_scale": syn.noise_scale,
+                    "length_scale": syn.length_scale,
+                    "max_seconds": syn.max_seconds,
+                },
+                "bounds": {k: list(v) for k, v in SCALE_RANGES.items()},
+                "formats": list(FORMATS),
+            }
+        ]
+    }
+
+
 def _pcm_type(sample_rate: int) -> str:
     return f"audio/pcm; rate={int(sample_rate)}; encoding=s16le; channels=1"
 
@@ -230,8 +399,10 @@ class TTSServer(ThreadingHTTPServer):
         max_request_bytes: int = MAX_REQUEST_BYTES,
         max_text_chars: int = MAX_TEXT_CHARS,
         max_seconds: float | None = None,
+        name: str = "voice",
     ) -> None:
         super().__init__(address, TTSHandler)
+        self.name = name
         if max_seconds is not None:  # the cap of one request, checked by the synthesizer
             synthesizer.max_seconds = check_max_seconds(max_seconds)
         self.synthesizer = synthesizer
@@ -309,62 +480,90 @@ class TTSHandler(BaseHTTPRequestHandler):
         write(b"")
 
     def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
         try:
             self._read_body(required=False)  # a GET body must not be parsed as a request
-            if self.path.split("?")[0] != "/health":
+            if path == "/tts":
+                syn = self.server.synthesizer
+                text, opts, fmt = parse_get_tts(query, syn, self.server.max_text_chars)
+                self._answer(text, opts, {"stream": False, "format": fmt, "timings": False})
+            elif path == "/voices":
+                self._json(HTTPStatus.OK, voices_info(self.server.synthesizer, self.server.name))
+            elif path == "/health":
+                self._json(HTTPStatus.OK, self._health())
+            else:
                 raise RequestError(
-                    HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use GET /health or POST /tts"
+                    HTTPStatus.NOT_FOUND,
+                    f"unknown path {self.path}; use GET /health, /voices, /tts?text=..., "
+                    "POST /tts or /v1/audio/speech",
                 )
         except RequestError as e:
             self._error(e.status, str(e))
-            return
+        except Exception as e:  # never let one request take the server down
+            logger.exception("internal error on %s", self.path)
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(e).__name__}")
+
+    def _health(self) -> dict[str, Any]:
         syn = self.server.synthesizer
-        self._json(
-            HTTPStatus.OK,
-            {
-                "status": "ok",
-                "sample_rate": syn.sample_rate,
-                "n_speakers": max(1, int(syn.model.n_speakers)),
-                "max_text_chars": self.server.max_text_chars,
-                "max_request_bytes": self.server.max_request_bytes,
-                "max_seconds": syn.max_seconds,
-            },
-        )
+        return {
+            "status": "ok",
+            "sample_rate": syn.sample_rate,
+            "n_speakers": max(1, int(syn.model.n_speakers)),
+            "max_text_chars": self.server.max_text_chars,
+            "max_request_bytes": self.server.max_request_bytes,
+            "max_seconds": syn.max_seconds,
+        }
 
     def do_POST(self) -> None:
         # Every error before the body is read closes the connection (see _read_body), so
         # an unread body is never parsed as the next request of a kept-alive connection.
+        path, _, query = self.path.partition("?")
         try:
-            if self.path.split("?")[0] != "/tts":
+            if path not in ("/tts", "/v1/audio/speech"):
                 self._read_body(required=False)
-                raise RequestError(HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use POST /tts")
+                raise RequestError(
+                    HTTPStatus.NOT_FOUND,
+                    f"unknown path {self.path}; use POST /tts or POST /v1/audio/speech",
+                )
             body = self._read_body(json_only=True)
-            text, opts = parse_request(body, self.server.max_text_chars)
-            resp = response_options(json.loads(body), self.path.partition("?")[2])
-            syn = self.server.synthesizer
-            with _request_errors(self.path):
-                if resp["stream"]:
-                    chunks = syn.stream(text, **opts)
-                    first = next(chunks)  # bad options, markup, an over-long text: raised here
-                elif resp["timings"]:
-                    wav, sr, info = syn.tts_timed(text, **opts)
-                else:
-                    wav, sr = syn.tts(text, **opts)
-            if resp["stream"]:
-                self._send_stream(first, chunks, resp["format"])
-            elif resp["timings"]:
-                info["audio"] = base64.b64encode(wav_bytes(wav, sr)).decode("ascii")
-                self._json(HTTPStatus.OK, info)
-            elif resp["format"] == "pcm":
-                self._send(HTTPStatus.OK, pcm16(wav), _pcm_type(sr))
+            limit = self.server.max_text_chars
+            if path == "/tts":
+                text, opts = parse_request(body, limit)
+                resp = response_options(json.loads(body), query)
             else:
-                self._send(HTTPStatus.OK, wav_bytes(wav, sr), "audio/wav")
+                if query:
+                    raise RequestError(HTTPStatus.BAD_REQUEST, f"{path} takes no query string")
+                req = load_json(body, "input")
+                text, opts, fmt = parse_openai(req, self.server.synthesizer, limit)
+                resp = {"stream": False, "format": fmt, "timings": False}
+            self._answer(text, opts, resp)
         except RequestError as e:
             self._error(e.status, str(e))
         except Exception as e:  # never let one request take the server down
             logger.exception("internal error on %s", self.path)
             self.close_connection = True  # the body may be unread
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(e).__name__}")
+
+    def _answer(self, text: str, opts: dict[str, Any], resp: dict[str, Any]) -> None:
+        """Synthesise ``text`` and send it as ``resp`` asks (stream, format, timings)."""
+        syn = self.server.synthesizer
+        with _request_errors(self.path):
+            if resp["stream"]:
+                chunks = syn.stream(text, **opts)
+                first = next(chunks)  # bad options, markup, an over-long text: raised here
+            elif resp["timings"]:
+                wav, sr, info = syn.tts_timed(text, **opts)
+            else:
+                wav, sr = syn.tts(text, **opts)
+        if resp["stream"]:
+            self._send_stream(first, chunks, resp["format"])
+        elif resp["timings"]:
+            info["audio"] = base64.b64encode(wav_bytes(wav, sr)).decode("ascii")
+            self._json(HTTPStatus.OK, info)
+        elif resp["format"] == "pcm":
+            self._send(HTTPStatus.OK, pcm16(wav), _pcm_type(sr))
+        else:
+            self._send(HTTPStatus.OK, wav_bytes(wav, sr), "audio/wav")
 
     def _check_json_content_type(self) -> None:
         """Only ``application/json`` (any parameters): a web page can POST text/plain or a
@@ -420,15 +619,18 @@ def make_server(
     max_request_bytes: int = MAX_REQUEST_BYTES,
     max_text_chars: int = MAX_TEXT_CHARS,
     max_seconds: float | None = None,
+    name: str = "voice",
 ) -> TTSServer:
     """A bound (not yet serving) server; ``port=0`` picks a free port (see ``.url``).
-    ``max_seconds`` (default: the synthesizer's) caps the audio of one request."""
+    ``max_seconds`` (default: the synthesizer's) caps the audio of one request; ``name``
+    is the voice's name in ``GET /voices``."""
     return TTSServer(
         (host, port),
         synthesizer,
         max_request_bytes=max_request_bytes,
         max_text_chars=max_text_chars,
         max_seconds=max_seconds,
+        name=name,
     )
 
 

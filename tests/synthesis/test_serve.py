@@ -274,3 +274,110 @@ def test_a_failure_mid_stream_truncates_the_body(server, monkeypatch):
         conn.close()
     monkeypatch.undo()
     assert _tts(server, {"text": "Still serving."})[0] == 200
+
+
+# ------------------------------------------------------------ GET /voices, GET /tts, OpenAI
+def _speech(srv, obj):
+    return _request(srv, "POST", "/v1/audio/speech", json.dumps(obj).encode(), JSON)
+
+
+def test_voices_describes_the_voice(server):
+    code, ctype, body = _request(server, "GET", "/voices")
+    assert code == 200 and ctype == "application/json"
+    (voice,) = json.loads(body)["voices"]
+    syn = server.synthesizer
+    assert voice["sample_rate"] == FEATS["fs"] and voice["n_speakers"] == 1
+    assert voice["speakers"] == [] and voice["formats"] == ["wav", "pcm"]
+    assert voice["token_type"] == syn.frontend.conf["token_type"]
+    assert voice["vocoder"] == type(syn.vocoder).__name__
+    assert voice["defaults"]["length_scale"] == syn.length_scale
+    assert voice["bounds"]["length_scale"] == [0.1, 10.0]
+
+
+def test_get_tts_equals_post_tts(server):
+    code, ctype, body = _request(server, "GET", "/tts?text=Hello%20there.&length_scale=1.2")
+    assert code == 200 and ctype == "audio/wav"
+    with wave.open(io.BytesIO(body)) as w:
+        n = w.getnframes()
+        assert w.getframerate() == FEATS["fs"] and n > 0
+    # the same durations as the POST with the same options (noise differs without a seed)
+    with wave.open(io.BytesIO(_tts(server, {"text": "Hello there.", "length_scale": 1.2})[2])) as w:
+        assert w.getnframes() == n
+    code, ctype, pcm = _request(server, "GET", "/tts?text=Hello+there.&length_scale=1.2&format=pcm")
+    assert code == 200 and ctype.startswith("audio/pcm") and len(pcm) == 2 * n
+
+
+def test_get_tts_validates_like_post(server):
+    assert "text" in _error(_request(server, "GET", "/tts"), 400)
+    assert "unknown query" in _error(_request(server, "GET", "/tts?text=abc&seed=1"), 400)
+    assert "once" in _error(_request(server, "GET", "/tts?text=abc&text=def"), 400)
+    assert "length_scale" in _error(_request(server, "GET", "/tts?text=abc&length_scale=99"), 400)
+    assert "noise_scale" in _error(_request(server, "GET", "/tts?text=abc&noise_scale=hot"), 400)
+    assert "format" in _error(_request(server, "GET", "/tts?text=abc&format=mp3"), 400)
+    assert "single-speaker" in _error(_request(server, "GET", "/tts?text=abc&speaker=2"), 400)
+    assert "limit" in _error(_request(server, "GET", "/tts?text=" + "a" * 301), 414)
+    # percent-encoded characters count once: 300 decoded characters are within the limit
+    assert _request(server, "GET", "/tts?text=" + "%C3%A9" * 100 + "+abc")[0] in (200, 400)
+    assert _request(server, "GET", "/health")[0] == 200
+
+
+def test_openai_speech_endpoint(server):
+    syn = server.synthesizer
+    code, ctype, body = _speech(
+        server, {"model": "tts-1", "input": "Hello there.", "voice": "alloy"}
+    )
+    assert code == 200 and ctype == "audio/wav"
+    with wave.open(io.BytesIO(body)) as w:
+        n1 = w.getnframes()
+    # speed 2 halves the voice's length_scale: the same frames as the native request
+    code, _, body = _speech(server, {"input": "Hello there.", "voice": "x", "speed": 2.0})
+    with wave.open(io.BytesIO(body)) as w:
+        n2 = w.getnframes()
+    native = _tts(server, {"text": "Hello there.", "length_scale": syn.length_scale / 2})[2]
+    with wave.open(io.BytesIO(native)) as w:
+        assert w.getnframes() == n2 < n1
+    code, ctype, pcm = _speech(server, {"input": "Hello there.", "response_format": "pcm"})
+    assert code == 200 and ctype.startswith("audio/pcm") and len(pcm) == 2 * n1
+
+
+def test_openai_speech_errors(server):
+    for fmt in ("mp3", "opus", "aac", "flac"):
+        err = _error(_speech(server, {"input": "abc", "response_format": fmt}), 400)
+        assert fmt in err and "wav" in err and "pcm" in err
+    for speed in (0.1, 5, "fast", True):
+        assert "speed" in _error(_speech(server, {"input": "abc", "speed": speed}), 400)
+    assert "input" in _error(_speech(server, {"text": "abc"}), 400)
+    assert "input" in _error(_speech(server, {"voice": "alloy"}), 400)
+    assert "limit" in _error(_speech(server, {"input": "a" * 301}), 413)
+    body = json.dumps({"input": "abc"}).encode()
+    assert _error(_request(server, "POST", "/v1/audio/speech", body, {}), 415)
+    assert "nested" in _error(
+        _request(server, "POST", "/v1/audio/speech", b"[" * 2000 + b"]" * 2000, JSON), 400
+    )
+    assert _request(server, "GET", "/health")[0] == 200
+
+
+def test_openai_voice_on_a_multi_speaker_voice(tmp_path):
+    from conftest import make_exp
+
+    syn = Synthesizer.from_exp(
+        make_exp(tmp_path / "multi", n_speakers=3), vocoder_options={"n_iter": 2}
+    )
+    srv = make_server(syn, "127.0.0.1", 0, name="multi")
+    thread = serve_in_thread(srv)
+    try:
+        (voice,) = json.loads(_request(srv, "GET", "/voices")[2])["voices"]
+        assert voice["name"] == "multi" and voice["speakers"] == ["spk0", "spk1", "spk2"]
+        text = {"input": "Hello there.", "speed": 1.0}
+        alloy = _speech(srv, {**text, "voice": "alloy"})
+        code, _, spk1 = _speech(srv, {**text, "voice": "spk1"})
+        assert alloy[0] == code == 200
+        assert _speech(srv, {**text, "voice": 1})[0] == 200
+        assert "unknown speaker" in _error(_speech(srv, {**text, "voice": "bob"}), 400)
+        assert _request(srv, "GET", "/tts?text=abc&speaker=spk2")[0] == 200
+        assert _request(srv, "GET", "/tts?text=abc&speaker=2")[0] == 200
+        assert "out of range" in _error(_request(srv, "GET", "/tts?text=abc&speaker=7"), 400)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)

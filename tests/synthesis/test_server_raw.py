@@ -231,3 +231,44 @@ def test_output_over_max_seconds_is_a_413(server, monkeypatch):
     monkeypatch.setattr(server.synthesizer, "max_seconds", 0.05)
     rs = exchange(server, tts({"text": "A sentence that is long enough."}) + HEALTH_CLOSE)
     assert statuses(rs) == [413, 200] and "max_seconds" in error(rs[0])
+
+
+# ------------------------------------------------------------ GET /voices, GET /tts, OpenAI
+def test_new_paths_keep_the_connection_in_step(server):
+    rs = exchange(
+        server,
+        request("GET", "/voices", SMUGGLED, ctype=None)
+        + request("GET", "/tts?text=abc&format=pcm", SMUGGLED, ctype=None)
+        + request("POST", "/v1/audio/speech", json.dumps({"input": "abc"}).encode())
+        + HEALTH_CLOSE,
+    )
+    assert statuses(rs) == [200, 200, 200, 200]
+    assert rs[1]["headers"]["content-type"].startswith("audio/pcm")
+
+
+def test_unknown_method_and_path_do_not_desync(server):
+    rs = exchange(server, request("PUT", "/v1/audio/speech", SMUGGLED) + HEALTH_CLOSE)
+    assert rs[0]["status"] in (405, 501) and len(rs) <= 2
+    if len(rs) == 2:  # the server may close instead of reading the PUT body
+        assert rs[1]["status"] == 200
+    rs = exchange(server, request("POST", "/v1/audio/nope", SMUGGLED) + HEALTH_CLOSE)
+    assert statuses(rs) == [404, 200]
+
+
+def test_openai_endpoint_refuses_bodies_like_tts(server):
+    body = json.dumps({"input": "abc"}).encode()
+    rs = exchange(server, request("POST", "/v1/audio/speech", body, ctype="text/plain"))
+    assert statuses(rs) == [415] and rs[0]["headers"].get("connection") == "close"
+    rs = exchange(server, request("POST", "/v1/audio/speech", b"x", length=MAX_BODY + 1))
+    assert statuses(rs) == [413]
+    nested = b"[" * 2000 + b"]" * 2000
+    rs = exchange(server, request("POST", "/v1/audio/speech", nested) + HEALTH_CLOSE)
+    assert statuses(rs) == [400, 200] and "nested" in error(rs[0])
+
+
+@pytest.mark.parametrize("n", [301, 70_000])
+def test_get_tts_query_too_long(server, n):
+    rs = exchange(server, request("GET", "/tts?text=" + "a" * n, ctype=None) + HEALTH_CLOSE)
+    assert rs[0]["status"] in (400, 414)
+    if n == 301:  # parsed: a JSON error, and the connection stays usable
+        assert "limit" in error(rs[0]) and statuses(rs) == [414, 200]
