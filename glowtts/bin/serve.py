@@ -16,6 +16,20 @@ times and the WAV in base64)::
     curl -sN -X POST 'localhost:8080/tts?stream=1' -H 'Content-Type: application/json' \\
         -d '{"text": "Hello there. How are you?", "format": "pcm"}' | aplay -r 22050 -f S16_LE
 
+More endpoints: ``GET /voices`` (name, rate, speakers, defaults and bounds),
+``GET /tts?text=Hello&speaker=...&length_scale=...&format=wav|pcm`` and the
+OpenAI-compatible ``POST /v1/audio/speech`` (``input``, ``voice``, ``speed``,
+``response_format`` wav | pcm)::
+
+    curl -s 'localhost:8080/tts?text=Hello%20world.' -o hello.wav
+    curl -s localhost:8080/v1/audio/speech -H 'Content-Type: application/json' \\
+        -d '{"input": "Hello world.", "voice": "alloy", "response_format": "wav"}' -o hello.wav
+
+``--device`` defaults to ``auto`` (CUDA when available, else CPU). A request without a
+``seed`` draws fresh noise (two requests differ slightly); give ``"seed"`` in
+``POST /tts`` for the same audio every time. ``--list_speakers`` prints the voice's
+speakers and exits.
+
 Limits: ``--max_request_bytes`` (default 65536), ``--max_text_chars`` (default 5000) and
 ``--max_seconds`` of audio (default: the config's ``decode`` section, 600).
 Binds to loopback by default; there is no authentication, so only pass
@@ -27,6 +41,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import torch
 
@@ -34,11 +49,20 @@ from ..registry import AUTO_VOCODER, vocoder_choices
 from ..synthesis.batch_decode import option_type
 from ..synthesis.server import MAX_REQUEST_BYTES, MAX_TEXT_CHARS, make_server
 from ..synthesis.synthesizer import Synthesizer
+from .synthesize import add_device_options, device_of, print_speakers
+
+PROG = "glowtts-serve"
+
+
+def voice_name(source: str) -> str:
+    """The voice's name in ``GET /voices``: the voice file's stem or the experiment dir's name."""
+    path = Path(source).resolve()
+    return path.stem if path.suffix == ".glowtts" else path.name
 
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="glowtts-serve",
+        prog=PROG,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -67,7 +91,7 @@ def get_parser() -> argparse.ArgumentParser:
         default=None,
         help="generator config.json (default: beside the checkpoint)",
     )
-    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    add_device_options(p)
     p.add_argument(
         "--cuda_graphs", action="store_true", help="replay the model from CUDA graphs (CUDA only)"
     )
@@ -92,6 +116,8 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.list_speakers:
+        return print_speakers(args, PROG)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     vopts = {}
@@ -101,13 +127,13 @@ def main(argv: list[str] | None = None) -> None:
         syn = Synthesizer.from_exp(
             args.exp,
             args.checkpoint,
-            args.device,
+            device_of(args, PROG),
             args.vocoder,
             vopts,
             cuda_graphs=args.cuda_graphs,
         )
     except (FileNotFoundError, ValueError) as e:
-        sys.exit(f"glowtts-serve: {e}")
+        sys.exit(f"{PROG}: {e}")
     server = make_server(
         syn,
         args.host,
@@ -115,8 +141,13 @@ def main(argv: list[str] | None = None) -> None:
         max_request_bytes=args.max_request_bytes,
         max_text_chars=args.max_text_chars,
         max_seconds=args.max_seconds,
+        name=voice_name(args.exp),
     )
-    logging.info("serving %s on %s (GET /health, POST /tts)", args.exp, server.url)
+    logging.info(
+        "serving %s on %s (GET /health, /voices, /tts?text=; POST /tts, /v1/audio/speech)",
+        args.exp,
+        server.url,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

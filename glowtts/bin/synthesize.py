@@ -23,6 +23,10 @@ g_02500000`` uses another generator (``config.json`` beside it, or ``--vocoder_c
 ``glowtts-export --format onnx --out VOICE_DIR`` on onnxruntime
 (:mod:`glowtts.synthesis.runtime`; ``python -m glowtts.synthesis.runtime`` runs without torch).
 Long text is split at sentence boundaries and joined with a short pause.
+``--device`` defaults to ``auto`` (CUDA when available, else CPU). The noise seed
+defaults to 0, so the same command gives the same audio (``--seed N`` for another take;
+chunk ``k`` of a text uses ``N + k``). ``--list_speakers`` prints the speakers of
+``--model``, one per line, and exits.
 
 For applications (each text synthesised chunk by chunk, see ``Synthesizer.stream``)::
 
@@ -66,8 +70,12 @@ from ..synthesis.cli_io import (
 from ..synthesis.synthesizer import SynthesisError, Synthesizer, check_silence, plot_utterance
 from ..text.lexicon import Lexicon
 from ..text.ssml import is_ssml
+from ..utils import resolve_device
 
 PROG = "glowtts-synthesize"
+# A fixed default, so two runs of one command give the same audio; a random default made
+# them differ without saying so.
+DEFAULT_SEED = 0
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -85,7 +93,7 @@ def get_parser() -> argparse.ArgumentParser:
         default=None,
         help="instead of --model: a voice dir from glowtts-export (onnxruntime, no torch model)",
     )
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group()  # one is required unless --list_speakers
     src.add_argument("--text", help="the text of one utterance")
     src.add_argument("--text_file", help="one utterance per line; '-' reads stdin")
     src.add_argument(
@@ -126,7 +134,13 @@ def get_parser() -> argparse.ArgumentParser:
         help='frames per model input token, e.g. "3 5 2 ..." (--text only)',
     )
     p.add_argument("--spk", default=None, help="speaker id or name (multi-speaker models)")
-    p.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"noise seed (default {DEFAULT_SEED}: the same command gives the same audio; "
+        "change it for another take)",
+    )
     p.add_argument(
         "--vocoder",
         default=AUTO_VOCODER,
@@ -146,7 +160,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--griffin_lim_iters", type=int, default=None, help="Griffin-Lim iterations (default 60)"
     )
-    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    add_device_options(p)
     p.add_argument(
         "--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)"
     )
@@ -157,6 +171,47 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", action="store_true", help="also write <wav>.png: mel and alignment")
     add_app_options(p)
     return p
+
+
+def add_device_options(p: argparse.ArgumentParser) -> None:
+    """``--device`` (default auto) and ``--list_speakers``: shared with glowtts-serve."""
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when available, else CPU; the default) | cpu | cuda | cuda:N",
+    )
+    p.add_argument(
+        "--list_speakers",
+        action="store_true",
+        help="print the voice's speakers (names, else ids), one per line, and exit "
+        "(a single-speaker voice prints none and says so on stderr)",
+    )
+
+
+def print_speakers(args: argparse.Namespace, prog: str) -> None:
+    """The ``--list_speakers`` answer: loads the model only, not the vocoder."""
+    from ..synthesis.loading import load_experiment
+
+    try:
+        exp = load_experiment(args.exp, args.checkpoint, "cpu")
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"{prog}: {e}")
+    n = int(exp.model.n_speakers)
+    if n <= 1:
+        print(f"{prog}: {args.exp} is a single-speaker voice", file=sys.stderr)
+        return
+    for name in exp.speakers() or [str(i) for i in range(n)]:
+        print(name)
+
+
+def device_of(args: argparse.Namespace, prog: str) -> torch.device:
+    """``--device`` resolved (``auto``: CUDA when available, else CPU)."""
+    try:
+        device = resolve_device(args.device)
+    except (ValueError, RuntimeError) as e:
+        sys.exit(f"{prog}: {e}")
+    logging.info("device: %s", device)
+    return device
 
 
 def add_app_options(p: argparse.ArgumentParser) -> None:
@@ -233,7 +288,7 @@ def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
         return Synthesizer.from_exp(
             args.exp,
             args.checkpoint,
-            args.device,
+            device_of(args, PROG),
             args.vocoder,
             vopts,
             compile=args.compile,
@@ -277,6 +332,14 @@ def main(argv: list[str] | None = None) -> None:
         _fail(
             "give --model (a voice file or experiment dir; --exp is the same) or --onnx VOICE_DIR (an export)"
         )
+    if args.list_speakers:
+        if not args.exp:
+            _fail("--list_speakers reads the speakers of --model")
+        return print_speakers(args, PROG)
+    if args.text is None and args.text_file is None and args.json_input is None:
+        _fail("give one of --text, --text_file or --json_input (or --list_speakers)")
+    if args.seed == DEFAULT_SEED:
+        logging.info("noise seed %d (the default; --seed N for another take)", args.seed)
     if args.onnx:
         from ..synthesis.runtime import run_cli
 

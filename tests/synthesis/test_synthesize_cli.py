@@ -266,3 +266,48 @@ def test_text_file_lines_with_ssml_go_one_by_one(tiny_exp, tmp_path, monkeypatch
     assert raw == _pcm(_tts(tiny_exp, "Plain line.", seed=0)) + _pcm(
         _tts(tiny_exp, '<speak>Hi.<break time="1s"/>Yo.</speak>', seed=0)
     )
+
+
+# ------------------------------------------------------------ one interface (issue 19)
+def test_two_runs_without_seed_give_the_same_audio(tiny_exp, tmp_path, caplog):
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    with caplog.at_level("INFO"):
+        synthesize(tiny_exp, "--text", "Hello there.", "--out", a)
+    assert "seed 0" in caplog.text  # the default is said, not hidden
+    synthesize(tiny_exp, "--text", "Hello there.", "--out", b)
+    assert np.array_equal(sf.read(a)[0], sf.read(b)[0])
+    c = tmp_path / "c.wav"
+    synthesize(tiny_exp, "--text", "Hello there.", "--out", c, "--seed", 5)
+    assert not np.array_equal(sf.read(a)[0], sf.read(c)[0])
+
+
+def test_default_device_is_auto(tiny_exp, tmp_path, caplog):
+    import torch
+
+    from glowtts.bin.serve import get_parser as serve_parser
+    from glowtts.bin.synthesize import get_parser
+
+    assert get_parser().get_default("device") == serve_parser().get_default("device") == "auto"
+    with caplog.at_level("INFO"):
+        synthesize(tiny_exp, "--text", "abc", "--out", tmp_path / "x.wav")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert f"device: {expected}" in caplog.text
+    with pytest.raises(SystemExit, match="--device"):
+        synthesize(tiny_exp, "--text", "abc", "--out", tmp_path / "y.wav", "--device", "tpu")
+
+
+def test_list_speakers(tiny_exp, tmp_path, capsys):
+    from conftest import make_exp
+
+    from glowtts.bin.serve import main as serve_main
+
+    multi = make_exp(tmp_path / "multi", n_speakers=3)
+    main(["--model", str(multi), "--list_speakers"])
+    assert capsys.readouterr().out.split("\n") == ["spk0", "spk1", "spk2", ""]
+    serve_main(["--model", str(multi), "--list_speakers"])  # exits before binding a port
+    assert capsys.readouterr().out == "spk0\nspk1\nspk2\n"
+    main(["--model", str(tiny_exp), "--list_speakers"])
+    out = capsys.readouterr()
+    assert out.out == "" and "single-speaker" in out.err
+    with pytest.raises(SystemExit, match="--text"):
+        main(["--model", str(tiny_exp)])  # no text and no --list_speakers
