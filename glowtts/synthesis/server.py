@@ -330,17 +330,19 @@ def parse_openai(
 
 
 def _openai_voice(syn: Synthesizer, voice: Any) -> int | str | None:
-    if int(syn.model.n_speakers) <= 1 or voice is None:
-        return None if int(syn.model.n_speakers) <= 1 else 0
+    """``voice`` as a speaker: None for a single-speaker voice (any value is ignored);
+    else a name or id of the voice, where OpenAI's names and no voice mean speaker 0."""
+    if int(syn.model.n_speakers) <= 1:
+        return None
+    if voice is None:
+        return 0
     if isinstance(voice, bool) or not isinstance(voice, (int, str)):
         raise RequestError(HTTPStatus.BAD_REQUEST, f"'voice' must be a name or id, got {voice!r}")
-    if (
-        isinstance(voice, str)
-        and voice.lower() in OPENAI_VOICES
-        and voice not in (syn.speakers or [])
-    ):
+    if isinstance(voice, int):
+        return voice
+    if voice not in (syn.speakers or []) and voice.lower() in OPENAI_VOICES:
         return 0
-    return _speaker_value(syn, voice) if isinstance(voice, str) else voice
+    return _speaker_value(syn, voice)
 
 
 def voices_info(syn: Synthesizer, name: str) -> dict[str, Any]:
@@ -352,7 +354,8 @@ def voices_info(syn: Synthesizer, name: str) -> dict[str, Any]:
                 "name": name,
                 "sample_rate": syn.sample_rate,
                 "n_speakers": n,
-                "speakers": list(syn.speakers or []) if n > 1 else [],
+                # names by id; ids as strings for a multi-speaker voice without names
+                "speakers": (syn.speakers or [str(i) for i in range(n)]) if n > 1 else [],
                 "token_type": syn.frontend.conf.get("token_type"),
                 "vocoder": type(syn.vocoder).__name__,
                 "defaults": {
