@@ -37,7 +37,7 @@ AudioSet = tuple[int, dict[str, np.ndarray]]
 def stage6_vocoder(wav_dir: Path) -> str | None:
     """The vocoder stage 6 wrote ``wav_dir`` with (its ``vocoder`` file), None if unknown."""
     path = wav_dir / "vocoder"
-    return path.read_text().strip() or None if path.is_file() else None
+    return (path.read_text().strip() or None) if path.is_file() else None
 
 
 def _comparison_vocoder(name: str, conf: MelConfig, opts: EvalOptions) -> tuple[Any, str | None]:
