@@ -8,7 +8,9 @@ writes ``exp/<tag>/report.json``, ``exp/<tag>/report.md`` and plots in
 ``exp/<tag>/report/``: NLL per frame and channel, MCD (DTW) of decoded vs reference mels,
 duration error against MAS, real-time factors of mel generation and of the vocoder, and
 pocketsphinx WER of synthesized speech, reference recordings and the reference mels
-through the vocoder (Griffin-Lim unless --vocoder says otherwise).
+through the vocoder (Griffin-Lim unless --vocoder says otherwise), the same through each
+of --vocoders (Griffin-Lim and HiFi-GAN), and a naturalness estimate (DistillMOS) of each
+of those audio sets ("skipped: <reason>" where DistillMOS or HiFi-GAN is not installed).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from glowtts.evaluation.metrics import COMPARE_VOCODERS
 from glowtts.utils import command_parser, str2bool
 
 
@@ -38,6 +41,14 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--long_chars", type=int, default=250, help="WER subset: text longer than this")
     p.add_argument(
         "--vocoder", default="griffin_lim", help="vocoder for its RTF and vocoded-ref WER"
+    )
+    p.add_argument(
+        "--vocoders",
+        default=" ".join(COMPARE_VOCODERS),
+        help="vocoders compared on the decoded and reference mels (WER, naturalness)",
+    )
+    p.add_argument(
+        "--mos", type=str2bool, default=True, help="naturalness estimate (DistillMOS) per audio set"
     )
     p.add_argument("--vocoder_checkpoint", default=None, help="generator checkpoint (hifigan)")
     p.add_argument(
@@ -74,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         n_coeffs=args.n_coeffs,
         long_chars=args.long_chars,
         vocoder=args.vocoder,
+        vocoders=tuple(args.vocoders.split()),
+        mos=args.mos,
         vocoder_rtf_utts=args.vocoder_rtf_utts,
         vocoder_options={"checkpoint": args.vocoder_checkpoint}
         if args.vocoder_checkpoint

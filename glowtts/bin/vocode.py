@@ -5,7 +5,8 @@ Example::
     glowtts-vocode --config conf/train.yaml \\
         --feats_scp exp/x/decode_eval/feats.scp --out_dir exp/x/decode_eval/wav [--n_iter 60]
 
-writes ``<out_dir>/<utt>.wav`` (16-bit PCM at feats.fs) and ``<out_dir>/wav.scp``.
+writes ``<out_dir>/<utt>.wav`` (16-bit PCM at feats.fs), ``<out_dir>/wav.scp`` and
+``<out_dir>/vocoder`` (the name of the vocoder used, e.g. ``hifigan``).
 The default vocoder (``auto``) is the public HiFi-GAN universal generator where it is
 installed and the mel is the one it was trained on, else Griffin-Lim (one log line says
 why); Griffin-Lim options (``--n_iter``, ``--momentum``, ``--power``, ``--seed``) or
@@ -25,7 +26,8 @@ from typing import Any
 import torch
 
 from glowtts.audio.features import MelConfig, load_feats_config
-from glowtts.registry import AUTO_VOCODER, vocoder_choices
+from glowtts.data.kaldi import atomic_write_text
+from glowtts.registry import AUTO_VOCODER, choose_vocoder, vocoder_choices
 from glowtts.synthesis.vocode import vocode_scp
 
 PROG = "glowtts-vocode"
@@ -91,12 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.num_threads)
     try:
         conf = load_feats_config(args.config) if args.config else MelConfig()
+        name, options = args.vocoder, vocoder_options(args)
+        if name == AUTO_VOCODER:  # resolved here so that the log and <out_dir>/vocoder name it
+            name, options = choose_vocoder(conf.to_dict(), options)
         n = vocode_scp(
             args.feats_scp,
             conf,
             args.out_dir,
-            vocoder=args.vocoder,
-            vocoder_options=vocoder_options(args),
+            vocoder=name,
+            vocoder_options=options,
             out_scp=args.out_scp,
             batch_size=args.batch_size,
             device=args.device,
@@ -105,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
-    logging.getLogger(PROG).info("wrote %d wavs to %s", n, args.out_dir)
+    # which vocoder made these wavs: read by the recipe's log line and by stage 7
+    atomic_write_text(f"{args.out_dir}/vocoder", name + "\n")
+    logging.getLogger(PROG).info("wrote %d wavs to %s with %s", n, args.out_dir, name)
     return 0
 
 

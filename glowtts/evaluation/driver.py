@@ -18,8 +18,13 @@ Per evaluated set (``dev``, ``eval``, ...):
   and of the vocoder (measured here on a few decoded mels).
 - ``wer``: pocketsphinx WER of the synthesized wavs, of the reference recordings, and of
   the reference mels through the vocoder (Griffin-Lim by default; key ``vocoded_ref``), so
-  the vocoder's share of the errors is visible; the
-  same triple on the long-sentence subset (text longer than ``long_chars``) when it exists.
+  the vocoder's share of the errors is visible; the same for the decoded and the reference
+  mels through each compared vocoder (``synth_<v>``, ``vocoded_ref_<v>``; see
+  :mod:`glowtts.evaluation.listening`); all on the long-sentence subset (text longer than
+  ``long_chars``) too when it exists.
+- ``mos``: naturalness estimate (DistillMOS mean / std) of each of those audio sets, or
+  ``status: skipped: <reason>``; ``vocoders``: the stage-6 vocoder and each compared
+  vocoder's ``ok`` or ``skipped: <reason>``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 
 from glowtts.audio.features import MelConfig
 from glowtts.data.kaldi import FeatsReader, iter_fields, read_int_table, read_lines
+from glowtts.evaluation.listening import build_audio_sets, mos_summary, stage6_vocoder
 from glowtts.evaluation.metrics import (
     EvalOptions,
     MissingInputError,
@@ -181,16 +187,34 @@ def _evaluate_set(run: _Run, s: str) -> dict[str, Any]:
         "mel": mel_rtf(dec / "timing", run.conf),
         "vocoder": vocoder_rtf(run.vocoder, mels, run.conf, opts.vocoder, opts.device),
     }
-    if run.asr is None:
+    if run.asr is None and not opts.mos:
         res["wer"] = {"status": "n/a (--asr false)"}
+        res["mos"] = {"status": "n/a (--mos false)"}
         return res
     ref_wavs = None
     if has_ref:
         ref_wavs = {u: " ".join(f) for u, f in iter_fields(run.data_dir / s / "wav.scp")}
-    synth_wavs = _wav_paths(dec / "wav", utts)
-    res["wer"] = wer_summary(
-        run.asr, run.vocoder, utts, text, synth_wavs, ref_wavs, ref_feats, run.conf, opts
+    synth_vocoder = stage6_vocoder(dec / "wav")
+    sets, skipped = build_audio_sets(
+        run.vocoder,
+        utts,
+        _wav_paths(dec / "wav", utts),
+        ref_wavs,
+        hyp_feats,
+        ref_feats,
+        synth_vocoder,
+        run.conf,
+        opts,
     )
+    res["vocoders"] = {"stage6": synth_vocoder or "unknown (no wav/vocoder file)"} | {
+        v: skipped.get(v, "ok") for v in opts.vocoders
+    }
+    res["wer"] = (
+        wer_summary(run.asr, sets, utts, text, opts)
+        if run.asr is not None
+        else {"status": "n/a (--asr false)"}
+    )
+    res["mos"] = mos_summary(sets, opts)
     return res
 
 

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from glowtts.audio.features import MelConfig
-from glowtts.audio.io import load_wav
 from glowtts.data.kaldi import iter_fields
 from glowtts.evaluation.mcd import mel_cepstral_distortion
 from glowtts.text.blanks import strip_blank_durations
@@ -35,6 +34,10 @@ def require(path: Path, made_by: str) -> Path:
     return path
 
 
+# the vocoders stage 7 compares on the same mels
+COMPARE_VOCODERS = ("griffin_lim", "hifigan")
+
+
 @dataclass
 class EvalOptions:
     """What to compute. ``max_utts`` (0 = all) limits the utterances per set (the first in
@@ -45,7 +48,9 @@ class EvalOptions:
     max_utts: int = 0
     n_coeffs: int = 24
     long_chars: int = 250
-    vocoder: str = "griffin_lim"
+    vocoder: str = "griffin_lim"  # for the vocoder RTF and ``vocoded_ref``
+    vocoders: tuple[str, ...] = COMPARE_VOCODERS  # each gets synth_<v> and vocoded_ref_<v>
+    mos: bool = True  # naturalness estimate (DistillMOS) of every audio set
     vocoder_rtf_utts: int = 3
     vocoder_options: dict[str, Any] | None = None  # e.g. {"checkpoint": ...} for hifigan
     batch_size: int = 8
@@ -265,27 +270,24 @@ def nll_and_mas(
 
 def wer_summary(
     asr: Any,
-    vocoder: Any,
+    sets: dict[str, tuple[int, dict[str, np.ndarray]]],
     utts: list[str],
     text: dict[str, str],
-    synth_wavs: dict[str, str],
-    ref_wavs: dict[str, str] | None,
-    ref_feats: Any,
-    conf: MelConfig,
     opts: EvalOptions,
 ) -> dict[str, Any]:
-    """Hypotheses of the three systems and their WERs (all utterances, long subset)."""
+    """Hypotheses of every audio set (``system -> (fs, {utt: wav})``, see
+    :mod:`glowtts.evaluation.listening`) and their WERs (all utterances, long subset).
+    The legacy systems ``synth``, ``ref``, ``vocoded_ref`` are None when absent."""
     from glowtts.evaluation.asr import word_error_rate
 
     hyps: dict[str, dict[str, str]] = {"synth": {}, "ref": {}, "vocoded_ref": {}}
-    for utt in progress_bar(utts, opts, "asr"):
-        if utt not in synth_wavs:
-            raise MissingInputError(f"no synthesized wav for {utt} (stage 6 writes them)")
-        hyps["synth"][utt] = asr.transcribe(load_wav(synth_wavs[utt], conf.fs), conf.fs)
-        if ref_wavs is not None:
-            hyps["ref"][utt] = asr.transcribe(load_wav(ref_wavs[utt], conf.fs), conf.fs)
-            gl = vocoder([np.array(ref_feats[utt], dtype=np.float32)], device=opts.device)[0]
-            hyps["vocoded_ref"][utt] = asr.transcribe(gl, getattr(vocoder, "sample_rate", conf.fs))
+    done: dict[int, dict[str, str]] = {}  # id(audio set) -> hyps: shared sets decode once
+    for system, (fs, wavs) in sets.items():
+        if id(wavs) not in done:
+            done[id(wavs)] = {
+                u: asr.transcribe(wavs[u], fs) for u in progress_bar(utts, opts, f"asr {system}")
+            }
+        hyps[system] = done[id(wavs)]
 
     def triple(subset: list[str]) -> dict[str, Any]:
         res: dict[str, Any] = {"n_utts": len(subset)}

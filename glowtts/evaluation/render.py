@@ -113,7 +113,8 @@ _METHODS = (
     "DTW-aligned frame pairs, then over utterances. WER: pocketsphinx (16 kHz) against the "
     "normalised transcript; the reference recordings and the vocoder applied to the reference mels "
     "go through the same recogniser, so synthesized − vocoded(ref) is the acoustic model's share "
-    "and vocoded(ref) − ref the vocoder's."
+    "and vocoded(ref) − ref the vocoder's. DistillMOS: predicted mean opinion score "
+    "(1 = bad .. 5 = excellent; Stahl & Gamper 2025, 16 kHz) of every audio set."
 )
 
 
@@ -149,11 +150,44 @@ def _metric_rows(options: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
-def _wer_cell(key: str, system: str) -> Any:
+_VOCODER_NAMES = {"griffin_lim": "Griffin-Lim", "hifigan": "HiFi-GAN"}
+
+
+def _vocoder_name(v: str) -> str:
+    return _VOCODER_NAMES.get(v, v)
+
+
+def _systems(options: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """``(system key, row label, compared vocoder or None)`` of every audio set."""
+    vocoders = options.get("vocoders") or []
+    voc = options.get("vocoder", "vocoder")
+    out: list[tuple[str, str, str | None]] = [
+        ("synth", "synthesized (stage-6 wavs)" if vocoders else "synthesized", None),
+        ("ref", "reference recordings", None),
+    ]
+    if voc not in vocoders:  # else its row is the compared vocoder's vocoded_ref_<v>
+        out.append(("vocoded_ref", f"{_vocoder_name(voc)} of ref. mels", None))
+    for v in vocoders:
+        name = _vocoder_name(v)
+        out += [
+            (f"synth_{v}", f"synthesized, {name}", v),
+            (f"vocoded_ref_{v}", f"{name} of ref. mels", v),
+        ]
+    return out
+
+
+def _skipped(r: dict[str, Any], vocoder: str | None) -> str | None:
+    state = (r.get("vocoders") or {}).get(vocoder) if vocoder else None
+    return state if state and state != "ok" else None
+
+
+def _wer_cell(key: str, system: str, vocoder: str | None = None) -> Any:
     def fn(r: dict[str, Any]) -> str:
         w = r["wer"]
         if "status" in w:
             return w["status"]
+        if _skipped(r, vocoder):
+            return _skipped(r, vocoder)
         sub = w.get(key)
         if not sub:
             return "n/a"
@@ -163,19 +197,36 @@ def _wer_cell(key: str, system: str) -> Any:
     return fn
 
 
+def _mos_cell(system: str, vocoder: str | None) -> Any:
+    def fn(r: dict[str, Any]) -> str:
+        m = r["mos"]
+        if "status" in m:
+            return m["status"]
+        if _skipped(r, vocoder):
+            return _skipped(r, vocoder)
+        v = m.get(system)
+        return "n/a" if v is None else f"{v['mean']:.2f} ± {v['std']:.2f} ({v['n_utts']} utts)"
+
+    return fn
+
+
 def _wer_rows(report: dict[str, Any], options: dict[str, Any]) -> list[tuple[str, Any]]:
     subsets = [("all", "WER")]
-    if any(r["wer"].get("long") for r in report["sets"].values()):
+    if any((r.get("wer") or {}).get("long") for r in report["sets"].values()):
         subsets.append(("long", f"WER long (> {options.get('long_chars', 250)} chars)"))
-    systems = (
-        ("synth", "synthesized"),
-        ("ref", "reference recordings"),
-        ("vocoded_ref", f"{options.get('vocoder', 'vocoder')} of ref. mels"),
-    )
     return [
-        (f"{title}, {name}", _wer_cell(key, system))
+        (f"{title}, {name}", _wer_cell(key, system, voc))
         for key, title in subsets
-        for system, name in systems
+        for system, name, voc in _systems(options)
+    ]
+
+
+def _mos_rows(report: dict[str, Any], options: dict[str, Any]) -> list[tuple[str, Any]]:
+    if not any("mos" in r for r in report["sets"].values()):
+        return []  # a report from before the naturalness estimate
+    return [
+        (f"DistillMOS mean ± std, {name}", _mos_cell(system, voc))
+        for system, name, voc in _systems(options)
     ]
 
 
@@ -211,11 +262,16 @@ def render_markdown(report: dict[str, Any], md_dir: Path) -> str:
         f"- checkpoint: {report.get('checkpoint', 'n/a')}",
         f"- sets: {', '.join(sets)}; utterances per set: "
         + ", ".join(f"{s} {report['sets'][s]['n_utts']}" for s in sets),
+    ]
+    stage6 = {s: r["vocoders"]["stage6"] for s, r in report["sets"].items() if "vocoders" in r}
+    if stage6:
+        lines.append("- stage-6 vocoder: " + ", ".join(f"{s} {v}" for s, v in stage6.items()))
+    lines += [
         "",
         "| metric | " + " | ".join(sets) + " |",
         "|---|" + "---|" * len(sets),
     ]
-    for name, fn in _metric_rows(options) + _wer_rows(report, options):
+    for name, fn in _metric_rows(options) + _wer_rows(report, options) + _mos_rows(report, options):
         lines.append(_table_row(report, sets, name, fn))
     lines += ["", _METHODS]
     dur_sources = {

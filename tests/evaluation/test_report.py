@@ -79,6 +79,7 @@ def recipe(tmp_path_factory, ljspeech_mini):
 
 
 def _opts(**kw) -> EvalOptions:
+    kw = {"mos": False, "vocoders": ("griffin_lim",)} | kw  # the slow parts where asked for
     return EvalOptions(progress=False, vocoder_rtf_utts=1, **kw)
 
 
@@ -128,8 +129,28 @@ def test_full_report(recipe, monkeypatch):
     assert wer["long"]["n_utts"] == 1  # only LJ001-0002 is longer than 27 characters
     assert set(wer["hyps"]) == set(UTTS)
 
+    # both vocoders on the decoded and on the reference mels (here the same mels)
+    assert res["vocoders"]["stage6"].startswith("unknown")  # the fixture wrote no wav/vocoder
+    for v in ("griffin_lim", "hifigan"):
+        if res["vocoders"][v] != "ok":
+            assert v == "hifigan" and res["vocoders"][v].startswith("skipped: ")
+            continue
+        assert wer["all"][f"synth_{v}"]["wer"] == wer["all"][f"vocoded_ref_{v}"]["wer"]
+        assert 0.0 <= wer["all"][f"synth_{v}"]["wer"] <= 1.5
+        assert set(wer["hyps"]["LJ001-0002"]) >= {f"synth_{v}", f"vocoded_ref_{v}"}
+    assert wer["all"]["vocoded_ref_griffin_lim"] == wer["all"]["vocoded_ref"]  # made once
+
+    mos = res["mos"]  # DistillMOS where installed, else the reason
+    if "status" in mos:
+        assert mos["status"].startswith("skipped: ")
+    else:
+        assert 1.0 <= mos["ref"]["mean"] <= 5.0 and mos["ref"]["n_utts"] == 2
+        assert mos["synth"] == mos["ref"]  # the synthesized wavs are the recordings
+
     md = (exp / "report.md").read_text()
     assert "MCD" in md and "WER" in md and "0.00 ± 0.00" in md
+    assert "WER, synthesized, Griffin-Lim" in md and "WER, HiFi-GAN of ref. mels" in md
+    assert "DistillMOS mean ± std, reference recordings" in md
     for rel in ("report/mcd_eval.png", "report/durations_eval.png", "report/wer.png"):
         assert f"]({rel})" in md
         assert (exp / rel).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -225,3 +246,97 @@ def test_stage4_durations_are_read_and_feats_pipes_refused(recipe, tmp_path):
     scp.write_text(f"{first} cat /dev/null |\n")
     with pytest.raises(DataDirError, match="feats.scp"):
         evaluate(root / "exp" / "tiny", ["eval"], opts=_opts(asr=False, nll=False), **kw)
+
+
+class _FakeMOS:
+    """Stands in for DistillMOS: the score is the peak amplitude, calls are counted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, wavs, fs, device="cpu"):
+        self.calls += 1
+        assert fs == 22050 and all(w.ndim == 1 for w in wavs)
+        return [1.0 + float(np.max(np.abs(w))) for w in wavs]
+
+
+def test_naturalness_rows_per_audio_set_with_the_stage6_vocoder_reused(
+    recipe, tmp_path, monkeypatch
+):
+    """Every audio set gets a MOS; the stage-6 vocoder's set is the stage-6 wavs (scored
+    once); a vocoder that cannot run here is reported as skipped with its reason."""
+    import glowtts.evaluation.mos as mos_mod
+    import glowtts.vocoders.hifigan as hifigan
+
+    shutil.copytree(recipe, tmp_path / "r")
+    root, exp = tmp_path / "r", tmp_path / "r" / "exp" / "tiny"
+    (exp / "decode_eval" / "wav" / "vocoder").write_text("griffin_lim\n")
+    fake = _FakeMOS()
+    monkeypatch.setattr(mos_mod, "predict_mos", fake)
+    monkeypatch.setattr(mos_mod, "unavailable_reason", lambda: None)
+    monkeypatch.setattr(hifigan, "pretrained_unfit_reason", lambda conf, name="": "not here")
+    opts = _opts(asr=False, nll=False, mos=True, vocoders=("griffin_lim", "hifigan"))
+    report = evaluate(exp, ["eval"], root / "data", root / "dump", opts)
+    res = report["sets"]["eval"]
+    assert res["vocoders"] == {
+        "stage6": "griffin_lim",
+        "griffin_lim": "ok",
+        "hifigan": "skipped: not here",
+    }
+    m = res["mos"]
+    assert set(m) == {
+        "predictor",
+        "synth",
+        "ref",
+        "vocoded_ref",
+        "synth_griffin_lim",
+        "vocoded_ref_griffin_lim",
+    }
+    assert m["synth_griffin_lim"] == m["synth"] == m["ref"]  # stage-6 wavs are the recordings
+    assert m["vocoded_ref_griffin_lim"] == m["vocoded_ref"]
+    assert fake.calls == 3  # synth, ref, vocoded_ref: shared sets are scored once
+    assert all(v["n_utts"] == 2 and v["mean"] >= 1.0 for k, v in m.items() if k != "predictor")
+    assert res["wer"] == {"status": "n/a (--asr false)"}
+
+    _, md_path = write_report(report, exp)
+    md = md_path.read_text()
+    ref = m["ref"]
+    assert (
+        f"| DistillMOS mean ± std, reference recordings | {ref['mean']:.2f} ± {ref['std']:.2f} (2 utts) |"
+        in md
+    )
+    assert "| DistillMOS mean ± std, HiFi-GAN of ref. mels | skipped: not here |" in md
+    assert "| WER, synthesized, HiFi-GAN | n/a (--asr false) |" in md
+
+
+def test_naturalness_skipped_with_its_reason(recipe, tmp_path, monkeypatch):
+    import glowtts.evaluation.mos as mos_mod
+
+    shutil.copytree(recipe, tmp_path / "r")
+    root, exp = tmp_path / "r", tmp_path / "r" / "exp" / "tiny"
+    monkeypatch.setattr(mos_mod, "unavailable_reason", lambda: "distillmos is not installed")
+    opts = _opts(asr=False, nll=False, mos=True)
+    report = evaluate(exp, ["eval"], root / "data", root / "dump", opts)
+    assert report["sets"]["eval"]["mos"] == {"status": "skipped: distillmos is not installed"}
+    _, md_path = write_report(report, exp)
+    md = md_path.read_text()
+    assert (
+        "| DistillMOS mean ± std, synthesized (stage-6 wavs) | skipped: distillmos is not installed |"
+        in md
+    )
+    assert "| DistillMOS mean ± std, Griffin-Lim of ref. mels | skipped: distillmos" in md
+
+
+def test_vocode_records_the_vocoder_it_used(tmp_path):
+    """Stage 6 names its vocoder in <out_dir>/vocoder: the recipe log and stage 7 read it."""
+    from glowtts.bin.vocode import main as vocode_main
+
+    conf = MelConfig()
+    scp = tmp_path / "feats.scp"
+    with kaldiio.WriteHelper(f"ark,scp:{tmp_path / 'feats.ark'},{scp}") as w:
+        w["u1"] = np.full((20, conf.n_mels), -5.0, dtype=np.float32)
+    out = tmp_path / "wav"
+    argv = ["--feats_scp", str(scp), "--out_dir", str(out), "--no_progress", "--n_iter", "2"]
+    assert vocode_main(argv) == 0  # a Griffin-Lim option makes auto choose Griffin-Lim
+    assert (out / "vocoder").read_text() == "griffin_lim\n"
+    assert (out / "u1.wav").is_file()

@@ -12,8 +12,9 @@
 #   3  Glow-TTS training (data-dependent init, MLE + MAS + duration) -> exp/<tag>/
 #   4  MAS durations of every set (nj jobs) + the duration predictor refined alone -> exp/<tag>/durations/<set>/durations, exp/<tag>/checkpoints/refined_dp.pth
 #   5  batch decoding of the eval sets in nj jobs                   -> exp/<tag>/decode_<set>/feats.scp, durations
-#   6  waveforms with Griffin-Lim                                   -> exp/<tag>/decode_<set>/wav/
-#   7  evaluation report: NLL, MCD, duration error, RTF, pocketsphinx WER -> exp/<tag>/report.{json,md}
+#   6  waveforms (--vocoder: auto = HiFi-GAN universal where it fits, else Griffin-Lim) -> exp/<tag>/decode_<set>/wav/
+#   7  evaluation report: NLL, MCD, duration error, RTF, pocketsphinx WER and DistillMOS
+#      (Griffin-Lim and HiFi-GAN, synthesized and reference)      -> exp/<tag>/report.{json,md}
 
 # The whole script is one brace group: bash parses it completely before running,
 # so editing this file while a long stage runs cannot derail the running recipe.
@@ -65,6 +66,7 @@ data_opts=            # extra options for local/data.sh (stage 0)
 skip_bad=false        # stages 0-2: skip (and log) bad utterances instead of stopping
 gpu_inference=false   # stage 5: decode on a GPU
 eval_max_utts=0       # stage 7: utterances per set in the report (0: all)
+vocoder=auto          # stage 6: auto (HiFi-GAN universal where it fits the mel, else Griffin-Lim) | hifigan | griffin_lim
 teacher_forcing=false # stages 5-6: decode with the stage-4 MAS durations (analysis) into decode_<set>_teacher
 use_refined_dp=false  # stage 5: decode with the duration predictor refined in stage 4
 checkpoint=           # stages 4, 5, 7: checkpoint to decode with (default: best, else newest)
@@ -88,6 +90,8 @@ Usage: $0 [options]   (run from egs/<corpus>/tts1 through its run.sh)
   --gpu_inference true|false decode (stages 4, 5, 7) on a GPU
   --use_refined_dp true|false decode with the stage-4 duration predictor
   --teacher_forcing true|false decode with the stage-4 MAS durations into decode_<set>_teacher
+  --vocoder auto|hifigan|griffin_lim  stage-6 vocoder (default: $vocoder: HiFi-GAN universal
+                             where installed and fit for the mel, else Griffin-Lim)
 EOH
 )
 . ./path.sh
@@ -269,11 +273,13 @@ fi
 if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
   for s in $eval_sets; do
     dir=$exp/decode_$s$decode_suffix
-    log "stage 6: Griffin-Lim waveforms for $s -> $dir/wav"
+    log "stage 6: waveforms (--vocoder $vocoder) for $s -> $dir/wav"
     [ -f "$dir/feats.scp" ] || die "$dir/feats.scp missing: run stage 5 first"
-    glowtts-synthesize-wav --config "$exp/config.yaml" --feats_scp "$dir/feats.scp" --out_dir "$dir/wav" \
-      --num_threads "$nj" --no_progress
-    log "  $(find "$dir/wav" -name '*.wav' | wc -l) wavs in $dir/wav"
+    rm -f "$dir/wav/vocoder"
+    glowtts-vocode --config "$exp/config.yaml" --feats_scp "$dir/feats.scp" --out_dir "$dir/wav" \
+      --vocoder "$vocoder" --num_threads "$nj" --no_progress
+    # glowtts-vocode writes the name of the vocoder it used (auto resolved) into wav/vocoder
+    log "  $(find "$dir/wav" -name '*.wav' | wc -l) wavs in $dir/wav, vocoder: $(cat "$dir/wav/vocoder")"
   done
 fi
 
