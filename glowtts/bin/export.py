@@ -32,23 +32,19 @@ from pathlib import Path
 from ..synthesis.export import FORMATS, ONNX_OPSET, export_model, export_voice_dir
 from ..synthesis.loading import load_experiment
 from ..text import TokenList
+from ..utils import add_checkpoint_option, add_exp_option, command_parser
 
 FILE_SUFFIXES = (".onnx", ".pt")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="glowtts-export",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = command_parser("glowtts-export", __doc__)
+    add_exp_option(
+        p,
+        "voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
+        names=("--model", "--exp"),
     )
-    p.add_argument(
-        "--model", "--exp", dest="exp", required=True,
-        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
-    )  # fmt: skip
-    p.add_argument(
-        "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
-    )
+    add_checkpoint_option(p)
     p.add_argument("--format", default="torchscript", choices=FORMATS, help="output format")
     p.add_argument(
         "--out",
