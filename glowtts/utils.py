@@ -18,6 +18,7 @@ __all__ = [
     "add_exp_option",
     "add_num_threads_option",
     "command_parser",
+    "format_speakers",
     "model_command_parser",
     "set_num_threads",
     "read_yaml_mapping",
@@ -83,6 +84,12 @@ def add_num_threads_option(p: argparse.ArgumentParser, default: int = 1) -> None
     p.add_argument(
         "--num_threads", type=int, default=default, help="torch CPU threads (0: torch's default)"
     )
+
+
+def format_speakers(speakers: Sequence[str] | None) -> str:
+    """What ``--list_speakers`` prints: one name a line (the id is the line number minus one),
+    or ``(single speaker)``."""
+    return "\n".join(speakers) if speakers else "(single speaker)"
 
 
 def model_command_parser(

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from glowtts.utils import add_exp_option, command_parser, str2bool
+from glowtts.utils import add_exp_option, command_parser, format_speakers, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -86,7 +86,7 @@ def _show_voice(args: argparse.Namespace) -> int:
     """``--exp`` mode: speakers, or the tokens and ids of ``--text`` (stdout)."""
     if args.list_speakers:
         path = _voice_dir(args.exp) / "spk_list.txt"
-        print("\n".join(path.read_text().split()) if path.is_file() else "(single speaker)")
+        print(format_speakers(path.read_text().split() if path.is_file() else None))
         return 0
     if args.text is None:
         raise ValueError("--exp needs --text SENTENCE (or --list_speakers)")

@@ -51,3 +51,28 @@ def test_synthesis_mains_default_to_device_auto():
     assert (
         decode.get_parser().parse_args(["--exp", "e", "--token", "t", "--out_dir", "o"]).seed == 0
     )
+
+
+def _make_exp():
+    """tests/synthesis/conftest.py's tiny experiment writer (loaded by path: two conftests)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "synthesis" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("synthesis_conftest", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.make_exp
+
+
+@pytest.mark.parametrize("n_speakers", [0, 3])
+def test_export_lists_speakers_without_out(tmp_path, capsys, n_speakers):
+    exp = _make_exp()(tmp_path / "exp", n_speakers=n_speakers)
+    if n_speakers:
+        (exp / "spk_list.txt").write_text("a\nb\nc\n")
+    assert export.main(["--exp", str(exp), "--list_speakers"]) is None
+    out = capsys.readouterr().out.split("\n")
+    assert out[:-1] == (["a", "b", "c"] if n_speakers else ["(single speaker)"])
+    with pytest.raises(SystemExit):
+        export.main(["--exp", str(exp)])  # exporting still needs --out
+    assert "--out" in capsys.readouterr().err
