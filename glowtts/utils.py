@@ -20,6 +20,7 @@ __all__ = [
     "command_parser",
     "format_speakers",
     "model_command_parser",
+    "pick",
     "set_num_threads",
     "read_yaml_mapping",
     "resolve_device",
@@ -115,6 +116,12 @@ def set_num_threads(n: int) -> None:
 
     if n > 0:
         torch.set_num_threads(n)
+
+
+def pick(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The named options of ``args`` as keyword arguments (a main passing its options on
+    under the same names)."""
+    return {name: getattr(args, name) for name in names}
 
 
 def str2bool(value: str | bool) -> bool:
