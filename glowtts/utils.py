@@ -4,6 +4,8 @@ not import train)."""
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +13,15 @@ if TYPE_CHECKING:  # torch is imported lazily: most mains here run without a mod
     import torch
 
 __all__ = [
+    "add_checkpoint_option",
+    "add_device_option",
+    "add_exp_option",
+    "add_num_threads_option",
     "command_parser",
+    "format_speakers",
+    "model_command_parser",
+    "pick",
+    "set_num_threads",
     "read_yaml_mapping",
     "resolve_device",
     "str2bool",
@@ -24,6 +34,94 @@ def command_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(
         prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+
+
+class _ExpAction(argparse.Action):
+    """Stores the experiment dir; the old ``--exp_dir`` spelling still works, with a note on
+    stderr so that scripts can move to ``--exp`` before it goes."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+        if option_string in DEPRECATED_EXP_OPTIONS:
+            print(
+                f"{parser.prog}: {option_string} is deprecated, use --exp (same meaning)",
+                file=sys.stderr,
+            )
+        setattr(namespace, self.dest, values)
+
+
+DEPRECATED_EXP_OPTIONS = ("--exp_dir",)
+
+
+def add_exp_option(
+    p: argparse.ArgumentParser,
+    help: str = "experiment dir written by glowtts-train",
+    *,
+    names: Sequence[str] = ("--exp",),
+    dest: str = "exp",
+    required: bool = True,
+) -> None:
+    """``--exp DIR`` (plus ``names``), the one spelling of every main; ``--exp_dir`` is
+    accepted with a deprecation note."""
+    p.add_argument(
+        *names, *DEPRECATED_EXP_OPTIONS, dest=dest, required=required, metavar="EXP",
+        action=_ExpAction, help=f"{help} (--exp_dir: deprecated spelling)",
+    )  # fmt: skip
+
+
+def add_checkpoint_option(
+    p: argparse.ArgumentParser, help: str = "default: best.pth, else the newest step_*.pth"
+) -> None:
+    """``--checkpoint`` (None: the experiment's best, else its newest)."""
+    p.add_argument("--checkpoint", default=None, help=help)
+
+
+def add_device_option(p: argparse.ArgumentParser, default: str = "auto") -> None:
+    """``--device`` as :func:`resolve_device` reads it (``auto``: CUDA when available)."""
+    p.add_argument("--device", default=default, help="cpu | cuda | cuda:N | auto")
+
+
+def add_num_threads_option(p: argparse.ArgumentParser, default: int = 1) -> None:
+    """``--num_threads``: torch CPU threads of this process (0: torch's default)."""
+    p.add_argument(
+        "--num_threads", type=int, default=default, help="torch CPU threads (0: torch's default)"
+    )
+
+
+def format_speakers(speakers: Sequence[str] | None) -> str:
+    """What ``--list_speakers`` prints: one name a line (the id is the line number minus one),
+    or ``(single speaker)``."""
+    return "\n".join(speakers) if speakers else "(single speaker)"
+
+
+def model_command_parser(
+    prog: str,
+    doc: str | None,
+    *,
+    checkpoint_help: str = "default: best.pth, else the newest step_*.pth",
+    num_threads: int = 1,
+) -> argparse.ArgumentParser:
+    """:func:`command_parser` of a main that loads a trained experiment: ``--exp``,
+    ``--checkpoint``, ``--device`` (default ``auto``) and ``--num_threads``."""
+    p = command_parser(prog, doc)
+    add_exp_option(p)
+    add_checkpoint_option(p, checkpoint_help)
+    add_device_option(p)
+    add_num_threads_option(p, num_threads)
+    return p
+
+
+def set_num_threads(n: int) -> None:
+    """Apply ``--num_threads`` (0 keeps torch's default)."""
+    import torch
+
+    if n > 0:
+        torch.set_num_threads(n)
+
+
+def pick(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The named options of ``args`` as keyword arguments (a main passing its options on
+    under the same names)."""
+    return {name: getattr(args, name) for name in names}
 
 
 def str2bool(value: str | bool) -> bool:

@@ -16,28 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import kaldiio
-import torch
 from tqdm import tqdm
 
 from ..data.kaldi import atomic_write_text, iter_fields
 from ..synthesis.batch_decode import DECODE_DEFAULTS, batches_by_length, decode_batch
 from ..synthesis.loading import Experiment, load_experiment
 from ..text import intersperse
-from ..utils import read_yaml_mapping, str2bool
+from ..utils import (
+    model_command_parser,
+    read_yaml_mapping,
+    resolve_device,
+    set_num_threads,
+    str2bool,
+)
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("--exp_dir", required=True, help="experiment dir written by glowtts-train")
+    p = model_command_parser("glowtts-decode", __doc__)
     p.add_argument(
         "--token", required=True, help="token id file: 'utt id1 id2 ...' (stage 2 output)"
     )
     p.add_argument("--out_dir", required=True, help="where feats.ark/scp, durations and timing go")
-    p.add_argument(
-        "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
-    )
     p.add_argument(
         "--decode_config", default=None, help="YAML whose 'decode' section overrides the exp's"
     )
@@ -50,11 +49,9 @@ def get_parser() -> argparse.ArgumentParser:
         "--durations", default=None, help="teacher durations file 'utt d1 ... dN' (analysis)"
     )
     p.add_argument("--utt2spk", default=None, help="utt2spk for a multi-speaker model")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     p.add_argument(
         "--seed", type=int, default=0, help="noise seed (per utterance: seed + crc32(utt))"
     )
-    p.add_argument("--num_threads", type=int, default=1, help="torch CPU threads for this job")
     p.add_argument("--verbose", type=str2bool, default=True)
     return p
 
@@ -116,9 +113,9 @@ def write_outputs(out: Path, results: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    torch.set_num_threads(args.num_threads)
-    device = torch.device(args.device)
-    exp = load_experiment(args.exp_dir, args.checkpoint, device)
+    set_num_threads(args.num_threads)
+    device = resolve_device(args.device)
+    exp = load_experiment(args.exp, args.checkpoint, device)
     logging.info("decoding with %s", exp.checkpoint)
     opts = decode_options(args, exp.config)
     items, teacher, spk = read_inputs(args, exp)

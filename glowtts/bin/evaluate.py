@@ -21,12 +21,12 @@ import sys
 from collections.abc import Sequence
 
 from glowtts.evaluation.metrics import COMPARE_VOCODERS
-from glowtts.utils import command_parser, str2bool
+from glowtts.utils import add_exp_option, command_parser, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
     p = command_parser("glowtts-evaluate", __doc__)
-    p.add_argument("--exp_dir", required=True, help="experiment dir (config.yaml, decode_<set>/)")
+    add_exp_option(p, "experiment dir (config.yaml, decode_<set>/)", dest="exp_dir")
     p.add_argument("--sets", default="dev eval", help="space-separated sets to evaluate")
     p.add_argument(
         "--data_dir", default="data", help="Kaldi data dirs: <data_dir>/<set>/{text,wav.scp}"

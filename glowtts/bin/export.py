@@ -32,28 +32,26 @@ from pathlib import Path
 from ..synthesis.export import FORMATS, ONNX_OPSET, export_model, export_voice_dir
 from ..synthesis.loading import load_experiment
 from ..text import TokenList
+from ..utils import add_checkpoint_option, add_exp_option, command_parser, format_speakers
 
 FILE_SUFFIXES = (".onnx", ".pt")
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="glowtts-export",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = command_parser("glowtts-export", __doc__)
+    add_exp_option(
+        p,
+        "voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
+        names=("--model", "--exp"),
     )
-    p.add_argument(
-        "--model", "--exp", dest="exp", required=True,
-        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
-    )  # fmt: skip
-    p.add_argument(
-        "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
-    )
+    add_checkpoint_option(p)
     p.add_argument("--format", default="torchscript", choices=FORMATS, help="output format")
     p.add_argument(
         "--out",
-        required=True,
         help="output file (model.pt / model.onnx), or a voice directory (ONNX; any other name)",
+    )
+    p.add_argument(
+        "--list_speakers", action="store_true", help="print the voice's speakers and exit"
     )
     p.add_argument("--opset", type=int, default=ONNX_OPSET, help="ONNX opset (>= 17)")
     p.add_argument(
@@ -86,9 +84,22 @@ def _load_vocoder(args: argparse.Namespace):
     return gen
 
 
+def _list_speakers(args: argparse.Namespace) -> None:
+    try:
+        exp = load_experiment(args.exp, args.checkpoint, "cpu")
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"glowtts-export: {e}")
+    print(format_speakers(exp.speakers()))
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = get_parser().parse_args(argv)
+    parser = get_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.list_speakers:
+        return _list_speakers(args)
+    if not args.out:
+        parser.error("the following arguments are required: --out")
     as_dir = Path(args.out).suffix not in FILE_SUFFIXES
     if as_dir and args.format != "onnx":
         sys.exit(f"glowtts-export: a voice directory ({args.out}) needs --format onnx")

@@ -8,7 +8,7 @@ is documented in :mod:`glowtts.durations.extract`.
 
 Example (one of ``nj`` jobs over a ``utils/split_scp.sh`` part of the token file)::
 
-    glowtts-extract-durations --exp_dir exp/tts_char --data_dir dump/train \\
+    glowtts-extract-durations --exp exp/tts_char --data_dir dump/train \\
         --utt_list exp/tts_char/durations/train/split4/token.1 \\
         --out_dir exp/tts_char/durations/train/split4/1 --device cuda
 """
@@ -18,16 +18,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from glowtts.utils import command_parser, str2bool
+from glowtts.utils import model_command_parser, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = command_parser("glowtts-extract-durations", __doc__)
-    p.add_argument("--exp_dir", required=True, help="experiment dir written by glowtts-train")
+    p = model_command_parser("glowtts-extract-durations", __doc__)
     p.add_argument("--data_dir", required=True, help="dump dir: feats.scp, token, utt2num_frames")
     p.add_argument("--out_dir", required=True, help="where durations, info.yaml, plots/ go")
-    p.add_argument("--checkpoint", default=None, help="default: best.pth, else newest step_*.pth")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
     p.add_argument("--batch_size", type=int, default=16, help="utterances per MAS batch")
     p.add_argument(
         "--utt_list",
@@ -38,7 +35,6 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--n_plots", type=int, default=4, help="alignment PNGs for the first N utts")
     p.add_argument("--utt2spk", default=None, help="utt2spk (multi-speaker; default: found)")
-    p.add_argument("--num_threads", type=int, default=1, help="torch CPU threads for this job")
     p.add_argument("--verbose", type=str2bool, default=False, help="progress bar")
     return p
 
@@ -46,17 +42,15 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    import torch
-
     from glowtts.durations.extract import extract_durations
-    from glowtts.utils import resolve_device
+    from glowtts.utils import resolve_device, set_num_threads
 
     if args.batch_size < 1:
         raise SystemExit("glowtts-extract-durations: --batch_size must be >= 1")
-    torch.set_num_threads(args.num_threads)
+    set_num_threads(args.num_threads)
     try:
         extract_durations(
-            args.exp_dir,
+            args.exp,
             args.data_dir,
             args.out_dir,
             checkpoint=args.checkpoint,

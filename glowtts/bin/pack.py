@@ -21,6 +21,7 @@ import logging
 import sys
 
 from ..synthesis.package import AUTHOR_PLACEHOLDER, LICENSE_PLACEHOLDER, SUFFIX, pack_experiment
+from ..utils import pick
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -48,14 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.out.endswith(SUFFIX):
         sys.exit(f"glowtts-pack: --out must end in {SUFFIX}, got {args.out}")
     try:
-        out = pack_experiment(
-            args.exp,
-            args.out,
-            checkpoint=args.checkpoint,
-            license=args.license,
-            author=args.author,
-            corpus=args.corpus,
-        )
+        opts = pick(args, "checkpoint", "license", "author", "corpus")
+        out = pack_experiment(args.exp, args.out, **opts)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"glowtts-pack: {e}")
     if args.license == LICENSE_PLACEHOLDER or args.author == AUTHOR_PLACEHOLDER:

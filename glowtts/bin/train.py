@@ -3,7 +3,7 @@
 Example::
 
     glowtts-train --config conf/train.yaml --train_dir dump/train --dev_dir dump/dev \\
-        --token_list data/token_list/char/tokens.txt --exp_dir exp/tts_char
+        --token_list data/token_list/char/tokens.txt --exp exp/tts_char
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from glowtts.utils import str2bool
+from glowtts.utils import add_device_option, add_exp_option, str2bool
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,14 +23,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train_dir", required=True, help="dump dir of the training set")
     p.add_argument("--dev_dir", default=None, help="dump dir of the dev set (loss each epoch)")
     p.add_argument("--token_list", required=True, help="tokens.txt (frontend.yaml beside it)")
-    p.add_argument("--exp_dir", required=True, help="experiment dir (checkpoints, logs)")
+    add_exp_option(p, "experiment dir (checkpoints, logs)")
     p.add_argument(
         "--resume", type=str2bool, default=True, help="continue from the newest checkpoint"
     )
-    p.add_argument("--device", default="auto", help="cpu | cuda | auto")
+    add_device_option(p)
     p.add_argument("--seed", type=int, default=None, help="overrides train.seed")
     p.add_argument("--max_steps", type=int, default=None, help="overrides train.max_steps")
-    p.add_argument("--stats", default=None, help="stats.npy to copy into exp_dir")
+    p.add_argument("--stats", default=None, help="stats.npy to copy into the exp dir")
     p.add_argument("--spk_list", default=None, help="speaker list (default: from train utt2spk)")
     p.add_argument("--train_utt2spk", default=None, help="utt2spk of the training set")
     p.add_argument("--dev_utt2spk", default=None, help="utt2spk of the dev set")
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             train_dir=args.train_dir,
             dev_dir=args.dev_dir,
             token_list=args.token_list,
-            exp_dir=args.exp_dir,
+            exp_dir=args.exp,
             resume=args.resume,
             device=args.device,
             seed=args.seed,

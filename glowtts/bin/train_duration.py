@@ -9,7 +9,7 @@ predictor swapped in, for ``glowtts-decode --checkpoint``.
 
 Example::
 
-    glowtts-train-duration --exp_dir exp/tts_char \\
+    glowtts-train-duration --exp exp/tts_char \\
         --train_dir dump/train --train_durations exp/tts_char/durations/train/durations \\
         --dev_dir dump/dev --dev_durations exp/tts_char/durations/dev/durations
 """
@@ -20,12 +20,16 @@ import argparse
 import logging
 from pathlib import Path
 
-from glowtts.utils import command_parser
+from glowtts.utils import model_command_parser
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = command_parser("glowtts-train-duration", __doc__)
-    p.add_argument("--exp_dir", required=True, help="experiment dir written by glowtts-train")
+    p = model_command_parser(
+        "glowtts-train-duration",
+        __doc__,
+        checkpoint_help="model to start from (default: best.pth)",
+        num_threads=0,
+    )
     p.add_argument("--train_dir", required=True, help="dump dir of the training set (token)")
     p.add_argument("--train_durations", required=True, help="durations file of the training set")
     p.add_argument("--dev_dir", default=None, help="dump dir of the dev set")
@@ -33,10 +37,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config", default=None, help="YAML with a 'duration' section (default: the exp's)"
     )
-    p.add_argument("--checkpoint", default=None, help="model to start from (default: best.pth)")
-    p.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto")
     p.add_argument("--max_steps", type=int, default=None, help="overrides duration.max_steps")
-    p.add_argument("--out_dir", default=None, help="default: <exp_dir>/duration")
+    p.add_argument("--out_dir", default=None, help="default: <exp>/duration")
     p.add_argument(
         "--refined_checkpoint",
         default=None,
@@ -44,21 +46,17 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--train_utt2spk", default=None, help="utt2spk of the training set")
     p.add_argument("--dev_utt2spk", default=None, help="utt2spk of the dev set")
-    p.add_argument("--num_threads", type=int, default=0, help="torch CPU threads (0: default)")
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    import torch
-
     from glowtts.durations.predictor import train_duration_predictor
     from glowtts.synthesis.loading import read_exp_config
-    from glowtts.utils import read_yaml_mapping, resolve_device
+    from glowtts.utils import read_yaml_mapping, resolve_device, set_num_threads
 
-    if args.num_threads > 0:
-        torch.set_num_threads(args.num_threads)
+    set_num_threads(args.num_threads)
     if args.config:
         path = Path(args.config)
         if not path.is_file():
@@ -68,13 +66,13 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as e:
             raise SystemExit(f"glowtts-train-duration: --config {e}") from None
     else:
-        conf = read_exp_config(args.exp_dir).get("duration")
+        conf = read_exp_config(args.exp).get("duration")
     conf = dict(conf or {})
     if args.max_steps is not None:
         conf["max_steps"] = args.max_steps
     try:
         summary = train_duration_predictor(
-            args.exp_dir,
+            args.exp,
             args.train_dir,
             args.train_durations,
             dev_dir=args.dev_dir,

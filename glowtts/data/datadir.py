@@ -39,6 +39,7 @@ from glowtts.data.kaldi import (
     utt2spk_to_spk2utt,
     write_table,
 )
+from glowtts.utils import pick
 
 __all__ = [
     "DataDirError",
@@ -513,24 +514,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         elif args.verb == "subset":
-            sel = subset_data_dir(
-                args.src,
-                args.dst,
-                first=args.first,
-                last=args.last,
-                num=args.num,
-                utt_list=args.utt_list,
-            )
+            opts = pick(args, "first", "last", "num", "utt_list")
+            sel = subset_data_dir(args.src, args.dst, **opts)
             print(f"{prog}: wrote {len(sel)} utterances to {args.dst}", file=sys.stderr)
         elif args.verb == "copy":
-            copy_data_dir(
-                args.src,
-                args.dst,
-                utt_prefix=args.utt_prefix,
-                utt_suffix=args.utt_suffix,
-                spk_prefix=args.spk_prefix,
-                spk_suffix=args.spk_suffix,
-            )
+            opts = pick(args, "utt_prefix", "utt_suffix", "spk_prefix", "spk_suffix")
+            copy_data_dir(args.src, args.dst, **opts)
         elif args.verb == "split-scp":
             split_scp(args.in_scp, args.out_scps)
         else:

@@ -13,14 +13,12 @@ other tests. Without ``../shared`` the caller skips, or fails under
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import types
 from pathlib import Path
 
-import pytest
+from shared_paths import SHARED, need_shared
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 ANCHOR = SHARED / "anchors" / "glow-tts"
 
 _TOP_LEVEL = ("models", "modules", "commons", "attentions", "monotonic_align", "text",
@@ -29,12 +27,7 @@ _TOP_LEVEL = ("models", "modules", "commons", "attentions", "monotonic_align", "
 
 def anchor_dir() -> Path:
     """The official source folder; skip (or fail under GLOWTTS_REQUIRE_SHARED=1) without it."""
-    if ANCHOR.is_dir():
-        return ANCHOR
-    msg = f"official glow-tts source not found at {ANCHOR} (it lives in ../shared)"
-    if os.environ.get("GLOWTTS_REQUIRE_SHARED") == "1":
-        pytest.fail(msg + "; GLOWTTS_REQUIRE_SHARED=1 makes this an error")
-    pytest.skip(msg)
+    return need_shared(ANCHOR, "official glow-tts source")
 
 
 def _stand_ins() -> dict[str, types.ModuleType]:

@@ -195,3 +195,32 @@ def test_tokenize_empty_utterance_fails_naming_it(tmp_path, capsys):
     assert rc == 1
     assert "bad-utt-3" in capsys.readouterr().err
     assert not out.exists()  # nothing partial is left behind
+
+
+@pytest.mark.parametrize("add_blank", [False, True])
+def test_tokenize_exp_prints_what_the_voice_reads(tmp_path, capsys, add_blank):
+    """``glowtts-tokenize --exp`` prints the model's inputs: as many ids as --durations needs."""
+    exp = tmp_path / "exp"
+    fe = build_frontend({"token_type": "char"})
+    fe.save(str(exp))
+    (exp / "config.yaml").write_text(f"text:\n  add_blank: {str(add_blank).lower()}\n")
+    assert tokenize_main.main(["--exp", str(exp), "--text", "Hi there."]) == 0
+    lines = dict(ln.split(": ", 1) for ln in capsys.readouterr().out.splitlines())
+    ids = [int(i) for i in lines["ids"].split()]
+    want = fe.text_to_ids("Hi there.")
+    assert ids == (intersperse(want, 0) if add_blank else want)
+    assert int(lines["count"]) == len(ids)
+    shown = [" " if t == tokenize_main.SPACE else t for t in lines["tokens"].split(" ")]
+    assert shown == fe.token_list.tokens_of(ids)
+    assert ("<blank>" in lines["tokens"]) == add_blank
+    # speakers of the voice: one per line, or a note for a single-speaker voice
+    assert tokenize_main.main(["--exp", str(exp), "--list_speakers"]) == 0
+    assert capsys.readouterr().out.strip() == "(single speaker)"
+    (exp / "spk_list.txt").write_text("p225\np226\n")
+    assert tokenize_main.main(["--exp", str(exp), "--list_speakers"]) == 0
+    assert capsys.readouterr().out.split() == ["p225", "p226"]
+
+
+def test_tokenize_without_a_mode_is_a_clear_error(tmp_path, capsys):
+    assert tokenize_main.main(["--text", "x"]) == 1
+    assert "--frontend" in capsys.readouterr().err

@@ -7,6 +7,7 @@ import math
 import pytest
 import tinytts
 import torch
+from train_cli import train_argv
 
 from glowtts.bin.train import main
 from glowtts.train.plots import read_loss_log
@@ -18,14 +19,9 @@ pytestmark = [
 
 
 def _args(root, cfg, token_list, *extra: str) -> list[str]:
-    return [
-        "--config", str(cfg),
-        "--train_dir", str(root / "dump/train"),
-        "--token_list", str(token_list),
-        "--exp_dir", str(root / "exp"),
-        "--device", "cuda",
-        *extra,
-    ]  # fmt: skip
+    return train_argv(
+        cfg, root, root / "exp", *extra, token_list=token_list, dev=False, device="cuda"
+    )
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])

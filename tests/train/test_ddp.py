@@ -9,6 +9,7 @@ from pathlib import Path
 
 import tinytts
 import torch
+from train_cli import train_argv
 
 from glowtts.train.checkpoint import load_checkpoint
 from glowtts.train.plots import read_loss_log
@@ -18,14 +19,7 @@ STEPS = 3
 
 
 def _train_args(root: Path, cfg: Path, exp: Path) -> list[str]:
-    return [
-        "--config", str(cfg),
-        "--train_dir", str(root / "dump/train"),
-        "--dev_dir", str(root / "dump/dev"),
-        "--token_list", str(root / "tokens.txt"),
-        "--exp_dir", str(exp),
-        "--device", "cpu",
-    ]  # fmt: skip
+    return train_argv(cfg, root, exp)
 
 
 def test_two_rank_gloo_equals_single_big_batch(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import tinytts
 import torch
+from train_cli import train_argv
 
 from glowtts.bin.train import main
 from glowtts.nets import build_model
@@ -137,15 +138,7 @@ def _corpus(root: Path) -> None:
 
 
 def _args(root: Path, exp: Path, config: Path, *extra: str) -> list[str]:
-    return [
-        "--config", str(config),
-        "--train_dir", str(root / "dump/train"),
-        "--dev_dir", str(root / "dump/dev"),
-        "--token_list", str(root / "tokens.txt"),
-        "--exp_dir", str(exp),
-        "--device", "cpu",
-        *extra,
-    ]  # fmt: skip
+    return train_argv(config, root, exp, *extra)
 
 
 def _train_losses(exp: Path) -> list[float]:

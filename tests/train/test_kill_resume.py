@@ -6,13 +6,13 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import tinytts
 import torch
+from train_cli import train_cmd
 
 from glowtts.train.checkpoint import list_step_checkpoints, load_checkpoint
 from glowtts.train.plots import read_loss_log
@@ -22,15 +22,7 @@ MAX_STEPS = 12
 
 
 def _cmd(root: Path, exp: Path) -> list[str]:
-    return [
-        sys.executable, "-m", "glowtts.bin.train",
-        "--config", str(root / "train.yaml"),
-        "--train_dir", str(root / "dump/train"),
-        "--dev_dir", str(root / "dump/dev"),
-        "--token_list", str(root / "tokens.txt"),
-        "--exp_dir", str(exp),
-        "--device", "cpu",
-    ]  # fmt: skip
+    return train_cmd(root / "train.yaml", root, exp)
 
 
 def _env() -> dict:

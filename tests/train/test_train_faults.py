@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import kaldiio
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 import tinytts
 import yaml
+from train_cli import train_cmd
 
 from glowtts.bin.train import main
 from glowtts.nets.glow_tts import MODEL_DEFAULTS
@@ -31,16 +31,7 @@ def _corpus(root: Path, n_train: int = 12) -> None:
 
 
 def _cmd(root: Path, exp: Path, *extra: str, config: str = "train.yaml") -> list[str]:
-    return [
-        sys.executable, "-m", "glowtts.bin.train",
-        "--config", str(root / config),
-        "--train_dir", str(root / "dump/train"),
-        "--dev_dir", str(root / "dump/dev"),
-        "--token_list", str(root / "tokens.txt"),
-        "--exp_dir", str(exp),
-        "--device", "cpu",
-        *extra,
-    ]  # fmt: skip
+    return train_cmd(root / config, root, exp, *extra)
 
 
 def _run(cmd: list[str], timeout: float = 180) -> subprocess.CompletedProcess:

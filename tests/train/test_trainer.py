@@ -11,6 +11,7 @@ import pytest
 import tinytts
 import torch
 import yaml
+from train_cli import train_argv
 
 from glowtts.bin.train import main
 from glowtts.data.collate import collate_tts
@@ -35,15 +36,7 @@ def data(tmp_path_factory):
 
 
 def _args(data: Path, cfg: Path, exp: Path, *extra: str) -> list[str]:
-    return [
-        "--config", str(cfg),
-        "--train_dir", str(data / "dump/train"),
-        "--dev_dir", str(data / "dump/dev"),
-        "--token_list", str(data / "token_list/char/tokens.txt"),
-        "--exp_dir", str(exp),
-        "--device", "cpu",
-        *extra,
-    ]  # fmt: skip
+    return train_argv(cfg, data, exp, *extra, token_list=data / "token_list/char/tokens.txt")
 
 
 def test_cli_writes_experiment_and_trains(data, tmp_path):

@@ -6,6 +6,8 @@
 #   PYTHON            $PYTHON if set, else the repo's tools/venv/bin/python, else python3
 #   usage_error MSG   the help, then "<script>: error: MSG", on stderr; exit 1
 #   expect_args N WHAT GOT   usage_error unless GOT (pass $#) equals N; WHAT names them
+#   require_option NAME VALUE HINT   "<script>: error: --NAME is required: HINT" on stderr
+#                     and exit 1 when VALUE is empty (no help: HINT says what to pass)
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 if [ -z "${help_message:-}" ]; then
@@ -27,4 +29,10 @@ expect_args() {
   [ "${got}" -eq "${n}" ] && return 0
   [ "${n}" -eq 1 ] && count="exactly one argument"
   usage_error "expected ${count} ${what}, got ${got}"
+}
+
+require_option() {
+  [ -n "$2" ] && return 0
+  echo "$0: error: --$1 is required: $3" >&2
+  exit 1
 }

@@ -195,7 +195,7 @@ if [ $stage -le 3 ] && [ $stop_stage -ge 3 ]; then
       --train_dir "$dumpdir/$train_set" --dev_dir "$dumpdir/$dev_set" \
       --token_list "$token_dir/tokens.txt" --stats "$dumpdir/$train_set/stats.npy" \
       --train_utt2spk "data/$train_set/utt2spk" --dev_utt2spk "data/$dev_set/utt2spk" \
-      --exp_dir "$exp" "${init_opt[@]}" $train_args
+      --exp "$exp" "${init_opt[@]}" $train_args
 fi
 
 if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
@@ -216,7 +216,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
     # shellcheck disable=SC2086
     split_run_merge "$dumpdir/$s/token" "$dir/split$nj/token.JOB" "$merge" \
       ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/extract.JOB.log" \
-        glowtts-extract-durations --exp_dir "$exp" --data_dir "$dumpdir/$s" \
+        glowtts-extract-durations --exp "$exp" --data_dir "$dumpdir/$s" \
           --utt_list "$dir/split$nj/token.JOB" --out_dir "$dir/split$nj/JOB" \
           --utt2spk "data/$s/utt2spk" --device "$device" --n_plots 2 --verbose false "${ckpt_opt[@]}"
     cp "$dir/split$nj/1/info.yaml" "$dir/info.yaml"
@@ -226,7 +226,7 @@ if [ $stage -le 4 ] && [ $stop_stage -ge 4 ]; then
   log "stage 4: duration predictor on $train_set -> $exp/duration/, $exp/checkpoints/refined_dp.pth"
   mkdir -p "$exp/duration"
   ${cuda_cmd} --gpu "$gpu_opt" "$exp/duration/train.stdout.log" \
-    glowtts-train-duration --exp_dir "$exp" --device "$device" "${ckpt_opt[@]}" \
+    glowtts-train-duration --exp "$exp" --device "$device" "${ckpt_opt[@]}" \
       --train_dir "$dumpdir/$train_set" --train_durations "$exp/durations/$train_set/durations" \
       --dev_dir "$dumpdir/$dev_set" --dev_durations "$exp/durations/$dev_set/durations"
   log "  $(grep -o 'dev dur_loss .*' "$exp/duration/train.log" | tail -n 1)"
@@ -264,7 +264,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     # shellcheck disable=SC2086
     split_run_merge "$dumpdir/$s/token" "$dir/split$nj/token.JOB" "$merge" \
       ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/decode.JOB.log" \
-        glowtts-decode --exp_dir "$exp" --token "$dir/split$nj/token.JOB" \
+        glowtts-decode --exp "$exp" --token "$dir/split$nj/token.JOB" \
           --out_dir "$dir/split$nj/JOB" --device "$device" --verbose false "${opts[@]}"
     log "  $dir: $(wc -l <"$dir/feats.scp") utterances decoded"
   done

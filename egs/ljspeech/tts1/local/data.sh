@@ -32,11 +32,8 @@ local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes 
 expect_args 1 "<data_dir>" $#
 data_dir=$1
 
-if [ -z "${db_root}" ]; then
-    echo "$0: error: --db_root is required: pass --db_root <dir holding metadata.csv and wavs/>" \
-        "(e.g. downloads/LJSpeech-1.1), or run stage -1 first to download/make the corpus" >&2
-    exit 1
-fi
+require_option db_root "${db_root}" "pass --db_root <dir holding metadata.csv and wavs/>\
+ (e.g. downloads/LJSpeech-1.1), or run stage -1 first to download/make the corpus"
 
 whole=()
 [ -z "${whole_set}" ] || whole=(--whole_set "${whole_set}")

@@ -49,7 +49,7 @@ try:
 except ImportError:  # plain python3 without the venv: use the repo's copy (stdlib-only parts)
     sys.path.append(str(Path(__file__).resolve().parents[4]))
 from glowtts.data.datadir import write_data_dirs
-from glowtts.utils import str2bool
+from glowtts.utils import pick, str2bool
 
 SETS = ("train", "dev", "eval")
 # Kaldi ids cannot hold whitespace; anything else printable is allowed.
@@ -246,16 +246,8 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     try:
-        counts = prepare(
-            args.db_root,
-            args.data_dir,
-            n_dev=args.n_dev,
-            n_eval=args.n_eval,
-            skip_bad=args.skip_bad,
-            spk=args.spk,
-            text_field=args.text_field,
-            whole_set=args.whole_set,
-        )
+        opts = pick(args, "n_dev", "n_eval", "skip_bad", "spk", "text_field", "whole_set")
+        counts = prepare(args.db_root, args.data_dir, **opts)
     except DataPrepError as e:
         print(f"data_prep.py: error: {e}", file=sys.stderr)
         return 1

@@ -23,11 +23,8 @@ local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes 
 . "${repo_root}/utils/parse_options.sh"
 expect_args 1 "<data_dir>" $#
 data_dir=$1
-if [ -z "${db_root}" ]; then
-    echo "$0: error: --db_root is required (the dir holding slt/ and kal/, e.g." \
-        "downloads/slt_kal_mini); run stage -1 first to make the corpus" >&2
-    exit 1
-fi
+require_option db_root "${db_root}" "the dir holding slt/ and kal/\
+ (e.g. downloads/slt_kal_mini); run stage -1 first to make the corpus"
 for voice in slt kal; do
     if [ ! -f "${db_root}/${voice}/metadata.csv" ]; then
         echo "$0: error: ${db_root}/${voice}/metadata.csv not found: --db_root must hold slt/" \

@@ -32,11 +32,8 @@ local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes 
 expect_args 1 "<data_dir>" $#
 data_dir=$1
 
-if [ -z "${db_root}" ]; then
-    echo "$0: error: --db_root is required: pass --db_root <unpacked VCTK-Corpus-0.92 dir>" \
-        "(e.g. downloads/VCTK-Corpus-0.92), or run stage -1 first to download it" >&2
-    exit 1
-fi
+require_option db_root "${db_root}" "pass --db_root <unpacked VCTK-Corpus-0.92 dir>\
+ (e.g. downloads/VCTK-Corpus-0.92), or run stage -1 first to download it"
 if ! command -v sox > /dev/null; then
     echo "$0: warning: sox not found; stage 1 needs it to read wav.scp" \
         "(apt-get install -y sox)" >&2

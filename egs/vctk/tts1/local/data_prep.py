@@ -54,7 +54,7 @@ try:
 except ImportError:  # plain python3 without the venv: use the repo's copy (stdlib-only parts)
     sys.path.append(str(Path(__file__).resolve().parents[4]))
 from glowtts.data.datadir import write_data_dirs
-from glowtts.utils import str2bool
+from glowtts.utils import pick, str2bool
 
 SETS = ("train", "dev", "eval")
 AUDIO_DIR = "wav48_silence_trimmed"
@@ -300,16 +300,9 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
     try:
-        counts = prepare(
-            args.db_root,
-            args.data_dir,
-            mic=args.mic,
-            n_dev=args.n_dev,
-            n_eval=args.n_eval,
-            skip_bad=args.skip_bad,
-            fs=args.fs,
-            speakers=args.speakers.replace(",", " ").split() or None,
-        )
+        speakers = args.speakers.replace(",", " ").split() or None
+        opts = pick(args, "mic", "n_dev", "n_eval", "skip_bad", "fs")
+        counts = prepare(args.db_root, args.data_dir, speakers=speakers, **opts)
     except DataPrepError as e:
         print(f"data_prep.py: error: {e}", file=sys.stderr)
         return 1
