@@ -2,7 +2,7 @@
 
 Example (from ``egs/<corpus>/tts1``)::
 
-    glowtts-evaluate --exp_dir exp/<tag> --sets "dev eval" --data_dir data --dump_dir dump
+    glowtts-evaluate --exp exp/<tag> --sets "dev eval" --data_dir data --dump_dir dump
 
 writes ``exp/<tag>/report.json``, ``exp/<tag>/report.md`` and plots in
 ``exp/<tag>/report/``: NLL per frame and channel, MCD (DTW) of decoded vs reference mels,

@@ -201,7 +201,7 @@ def check_resumable(
         f"cannot resume {exp_dir} from {path}: the configuration changed since that "
         f"checkpoint was written ({'; '.join(diffs)}). Nothing was changed in {exp_dir}. "
         "To continue this experiment, go back to its config (its config.yaml); to train "
-        "the new config from scratch, give it a new --exp_dir (recipes: another --tag); "
+        "the new config from scratch, give it a new --exp (recipes: another --tag); "
         f"to start the new config from this model's weights, fine-tune: "
-        f"--init_from {exp_dir} with a new --exp_dir"
+        f"--init_from {exp_dir} with a new --exp"
     )

@@ -289,7 +289,7 @@ if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
   if [ "$gpu_inference" = true ]; then device=cuda; fi
   opts=()
   [ -z "$checkpoint" ] || opts+=(--checkpoint "$checkpoint")
-  glowtts-evaluate --exp_dir "$exp" --sets "$eval_sets" --data_dir data --dump_dir "$dumpdir" \
+  glowtts-evaluate --exp "$exp" --sets "$eval_sets" --data_dir data --dump_dir "$dumpdir" \
     --max_utts "$eval_max_utts" --device "$device" --num_threads "$nj" --verbose false "${opts[@]}"
 fi
 
