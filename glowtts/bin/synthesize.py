@@ -57,7 +57,7 @@ from typing import NoReturn
 import torch
 
 from ..audio import save_wav
-from ..registry import AUTO_VOCODER, vocoder_choices
+from ..registry import AUTO_VOCODER
 from ..synthesis.batch_decode import option_type
 from ..synthesis.cli_io import (
     JSONLineError,
@@ -71,6 +71,7 @@ from ..synthesis.synthesizer import SynthesisError, Synthesizer, check_silence, 
 from ..text.lexicon import Lexicon
 from ..text.ssml import is_ssml
 from ..utils import resolve_device
+from ._synth_options import add_runtime_options, add_vocoder_options, hifigan_options
 
 PROG = "glowtts-synthesize"
 # A fixed default, so two runs of one command give the same audio; a random default made
@@ -141,33 +142,13 @@ def get_parser() -> argparse.ArgumentParser:
         help=f"noise seed (default {DEFAULT_SEED}: the same command gives the same audio; "
         "change it for another take)",
     )
-    p.add_argument(
-        "--vocoder",
-        default=AUTO_VOCODER,
-        choices=vocoder_choices(),
-        help="vocoder (auto: HiFi-GAN universal if it fits the mel, else Griffin-Lim)",
-    )
-    p.add_argument(
-        "--vocoder_checkpoint",
-        default=None,
-        help="hifigan generator: universal, ljspeech or a checkpoint file",
-    )
-    p.add_argument(
-        "--vocoder_config",
-        default=None,
-        help="generator config.json (default: beside the checkpoint)",
-    )
+    add_vocoder_options(p)
     p.add_argument(
         "--griffin_lim_iters", type=int, default=None, help="Griffin-Lim iterations (default 60)"
     )
     add_device_options(p)
-    p.add_argument(
-        "--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)"
-    )
+    add_runtime_options(p)
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start)")
-    p.add_argument(
-        "--cuda_graphs", action="store_true", help="replay the model from CUDA graphs (CUDA only)"
-    )
     p.add_argument("--plot", action="store_true", help="also write <wav>.png: mel and alignment")
     add_app_options(p)
     return p
@@ -279,9 +260,7 @@ def check_args(args: argparse.Namespace) -> list[int] | None:
 
 def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
     """The experiment with the vocoder the command line asks for."""
-    vopts: dict = {}
-    if args.vocoder in ("hifigan", AUTO_VOCODER):
-        vopts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+    vopts = hifigan_options(args)
     if args.vocoder in ("griffin_lim", AUTO_VOCODER) and args.griffin_lim_iters:
         vopts["n_iter"] = args.griffin_lim_iters  # under auto: chooses Griffin-Lim
     try:
