@@ -47,3 +47,17 @@ def hifigan_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.vocoder not in ("hifigan", AUTO_VOCODER):
         return {}
     return {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+
+
+def voice_parser(prog: str, description: str | None, required: bool) -> argparse.ArgumentParser:
+    """A parser with ``--model`` (alias ``--exp``): a voice file or an experiment dir."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--model", "--exp", dest="exp", required=required, default=None,
+        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
+    )  # fmt: skip
+    return p

@@ -48,7 +48,7 @@ import torch
 from ..synthesis.batch_decode import option_type
 from ..synthesis.server import MAX_REQUEST_BYTES, MAX_TEXT_CHARS, make_server
 from ..synthesis.synthesizer import Synthesizer
-from ._synth_options import add_runtime_options, add_vocoder_options, hifigan_options
+from ._synth_options import add_runtime_options, add_vocoder_options, hifigan_options, voice_parser
 from .synthesize import add_device_options, device_of, print_speakers
 
 PROG = "glowtts-serve"
@@ -61,15 +61,7 @@ def voice_name(source: str) -> str:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--model", "--exp", dest="exp", required=True,
-        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
-    )  # fmt: skip
+    p = voice_parser(PROG, __doc__, required=True)
     p.add_argument(
         "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
     )

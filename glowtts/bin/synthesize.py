@@ -71,7 +71,7 @@ from ..synthesis.synthesizer import SynthesisError, Synthesizer, check_silence, 
 from ..text.lexicon import Lexicon
 from ..text.ssml import is_ssml
 from ..utils import resolve_device
-from ._synth_options import add_runtime_options, add_vocoder_options, hifigan_options
+from ._synth_options import add_runtime_options, add_vocoder_options, hifigan_options, voice_parser
 
 PROG = "glowtts-synthesize"
 # A fixed default, so two runs of one command give the same audio; a random default made
@@ -80,15 +80,7 @@ DEFAULT_SEED = 0
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--model", "--exp", dest="exp", default=None,
-        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
-    )  # fmt: skip
+    p = voice_parser(PROG, __doc__, required=False)
     p.add_argument(
         "--onnx",
         default=None,
@@ -111,24 +103,13 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
     )
-    p.add_argument(
-        "--noise_scale",
-        type=option_type("noise_scale"),
-        default=None,
-        help="prior temperature in [0, 5] (default: config)",
-    )
-    p.add_argument(
-        "--length_scale",
-        type=option_type("length_scale"),
-        default=None,
-        help="speaking rate in [0.1, 10], >1 slower (default: config)",
-    )
-    p.add_argument(
-        "--max_seconds",
-        type=option_type("max_seconds"),
-        default=None,
-        help="longest audio per text, checked before decoding (default: config, 600)",
-    )
+    # Checked by the same rules (option_type) as a JSON line's or a request's fields.
+    for name, doc in (
+        ("noise_scale", "prior temperature in [0, 5] (default: config)"),
+        ("length_scale", "speaking rate in [0.1, 10], >1 slower (default: config)"),
+        ("max_seconds", "longest audio per text, checked before decoding (default: config, 600)"),
+    ):
+        p.add_argument(f"--{name}", type=option_type(name), default=None, help=doc)
     p.add_argument(
         "--durations",
         default=None,
