@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import torch
 import yaml
 
 from glowtts.nets import build_model
+from glowtts.synthesis.server import make_server, serve_in_thread
 from glowtts.text import build_frontend
 
 N_MELS = 20
@@ -96,3 +99,18 @@ def hifigan_ckpt(tmp_path_factory) -> tuple[Path, torch.nn.Module]:
     torch.save({"generator": to_public_state_dict(gen)}, d / "g_00000000")
     (d / "config.json").write_text(json.dumps(HIFIGAN_CONFIG))
     return d / "g_00000000", gen
+
+
+@contextmanager
+def running_server(syn, **options) -> Iterator:
+    """A server for ``syn`` on a free loopback port, serving in a thread until the block
+    ends; then shut down, its thread joined (and checked to have ended)."""
+    srv = make_server(syn, "127.0.0.1", 0, **options)
+    thread = serve_in_thread(srv)
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
