@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tinytts
 import torch
@@ -114,3 +115,15 @@ def running_server(syn, **options) -> Iterator:
         srv.server_close()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def break_vocoder_call(monkeypatch, syn, n: int) -> None:
+    """Make ``syn``'s ``n``-th vocoder call (from 1) return NaN audio, the others real."""
+    real, calls = syn._vocode, []
+
+    def vocode(mels):
+        calls.append(1)
+        wavs = real(mels)
+        return [w * np.nan for w in wavs] if len(calls) == n else wavs
+
+    monkeypatch.setattr(syn, "_vocode", vocode)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import FEATS, running_server
+from conftest import FEATS, break_vocoder_call, running_server
 
 from glowtts.synthesis.server import make_server
 from glowtts.synthesis.synthesizer import Synthesizer
@@ -247,14 +247,7 @@ def test_timings_answer_json_with_the_wav(server):
 
 def test_a_failure_mid_stream_truncates_the_body(server, monkeypatch):
     syn = server.synthesizer
-    real, calls = syn._vocode, []
-
-    def fail_second(mels):
-        calls.append(1)
-        wavs = real(mels)
-        return [w * np.nan for w in wavs] if len(calls) == 2 else wavs
-
-    monkeypatch.setattr(syn, "_vocode", fail_second)
+    break_vocoder_call(monkeypatch, syn, 2)
     host, port = server.server_address[:2]
     conn = http.client.HTTPConnection(host, port, timeout=30)
     try:
