@@ -195,13 +195,21 @@ def run_vocoder(mel_case: dict, device: torch.device, args) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
+def timing_parser(
+    doc: str | None, *, repeats: int, warmup: int, threads_help: str = "torch CPU threads"
+) -> argparse.ArgumentParser:
+    """A benchmark's parser with ``--threads`` (default 2), ``--repeats`` and ``--warmup``."""
     p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.add_argument("--repeats", type=int, default=20, help="timed calls per case")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls first")
+    p.add_argument("--threads", type=int, default=2, help=threads_help)
+    p.add_argument("--repeats", type=int, default=repeats, help="timed calls per case")
+    p.add_argument("--warmup", type=int, default=warmup, help="untimed calls first")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = timing_parser(__doc__, repeats=20, warmup=3)
     p.add_argument(
         "--frames_per_token", type=int, default=6, help="teacher durations of the timed calls"
     )

@@ -17,7 +17,6 @@ Usage: ``python bench/onnx_infer.py [--threads N] [--repeats N]``
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import statistics
@@ -33,7 +32,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent))  # run from a checkout without `pip install -e .`
 sys.path.insert(0, str(_HERE))
 
-from infer import FS, HOP, N_VOCAB, build_official  # noqa: E402
+from infer import FS, HOP, N_VOCAB, build_official, timing_parser  # noqa: E402
 
 from glowtts.synthesis.export import export_model  # noqa: E402
 
@@ -52,12 +51,9 @@ def _median_ms(fn, warmup: int, repeats: int) -> tuple[float, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    p = timing_parser(
+        __doc__, repeats=10, warmup=2, threads_help="CPU threads (torch and onnxruntime)"
     )
-    p.add_argument("--threads", type=int, default=2, help="CPU threads (torch and onnxruntime)")
-    p.add_argument("--repeats", type=int, default=10, help="timed calls")
-    p.add_argument("--warmup", type=int, default=2, help="untimed calls first")
     p.add_argument("--frames_per_token", type=float, default=6.0, help="length_scale")
     args = p.parse_args(argv)
     import onnxruntime as ort

@@ -45,10 +45,10 @@ from pathlib import Path
 
 import torch
 
-from ..registry import AUTO_VOCODER, vocoder_choices
 from ..synthesis.batch_decode import option_type
 from ..synthesis.server import MAX_REQUEST_BYTES, MAX_TEXT_CHARS, make_server
 from ..synthesis.synthesizer import Synthesizer
+from ._synth_options import add_runtime_options, add_vocoder_options, hifigan_options, voice_parser
 from .synthesize import add_device_options, device_of, print_speakers
 
 PROG = "glowtts-serve"
@@ -61,43 +61,15 @@ def voice_name(source: str) -> str:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--model", "--exp", dest="exp", required=True,
-        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
-    )  # fmt: skip
+    p = voice_parser(PROG, __doc__, required=True)
     p.add_argument(
         "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=8080, help="port (0: any free port)")
-    p.add_argument(
-        "--vocoder",
-        default=AUTO_VOCODER,
-        choices=vocoder_choices(),
-        help="vocoder (auto: HiFi-GAN universal if it fits the mel, else Griffin-Lim)",
-    )
-    p.add_argument(
-        "--vocoder_checkpoint",
-        default=None,
-        help="hifigan generator: universal, ljspeech or a checkpoint file",
-    )
-    p.add_argument(
-        "--vocoder_config",
-        default=None,
-        help="generator config.json (default: beside the checkpoint)",
-    )
+    add_vocoder_options(p)
     add_device_options(p)
-    p.add_argument(
-        "--cuda_graphs", action="store_true", help="replay the model from CUDA graphs (CUDA only)"
-    )
-    p.add_argument(
-        "--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)"
-    )
+    add_runtime_options(p)
     p.add_argument(
         "--max_request_bytes", type=int, default=MAX_REQUEST_BYTES, help="largest request body"
     )
@@ -120,16 +92,13 @@ def main(argv: list[str] | None = None) -> None:
         return print_speakers(args, PROG)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
-    vopts = {}
-    if args.vocoder in ("hifigan", AUTO_VOCODER):
-        vopts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
     try:
         syn = Synthesizer.from_exp(
             args.exp,
             args.checkpoint,
             device_of(args, PROG),
             args.vocoder,
-            vopts,
+            hifigan_options(args),
             cuda_graphs=args.cuda_graphs,
         )
     except (FileNotFoundError, ValueError) as e:

@@ -57,7 +57,7 @@ from typing import NoReturn
 import torch
 
 from ..audio import save_wav
-from ..registry import AUTO_VOCODER, vocoder_choices
+from ..registry import AUTO_VOCODER
 from ..synthesis.batch_decode import option_type
 from ..synthesis.cli_io import (
     JSONLineError,
@@ -71,6 +71,7 @@ from ..synthesis.synthesizer import SynthesisError, Synthesizer, check_silence, 
 from ..text.lexicon import Lexicon
 from ..text.ssml import is_ssml
 from ..utils import resolve_device
+from ._synth_options import add_runtime_options, add_vocoder_options, hifigan_options, voice_parser
 
 PROG = "glowtts-synthesize"
 # A fixed default, so two runs of one command give the same audio; a random default made
@@ -79,15 +80,7 @@ DEFAULT_SEED = 0
 
 
 def get_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--model", "--exp", dest="exp", default=None,
-        help="voice file (NAME.glowtts, glowtts-pack) or experiment dir (exp/<tag>)",
-    )  # fmt: skip
+    p = voice_parser(PROG, __doc__, required=False)
     p.add_argument(
         "--onnx",
         default=None,
@@ -110,24 +103,13 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--checkpoint", default=None, help="default: best.pth, else the newest step_*.pth"
     )
-    p.add_argument(
-        "--noise_scale",
-        type=option_type("noise_scale"),
-        default=None,
-        help="prior temperature in [0, 5] (default: config)",
-    )
-    p.add_argument(
-        "--length_scale",
-        type=option_type("length_scale"),
-        default=None,
-        help="speaking rate in [0.1, 10], >1 slower (default: config)",
-    )
-    p.add_argument(
-        "--max_seconds",
-        type=option_type("max_seconds"),
-        default=None,
-        help="longest audio per text, checked before decoding (default: config, 600)",
-    )
+    # Checked by the same rules (option_type) as a JSON line's or a request's fields.
+    for name, doc in (
+        ("noise_scale", "prior temperature in [0, 5] (default: config)"),
+        ("length_scale", "speaking rate in [0.1, 10], >1 slower (default: config)"),
+        ("max_seconds", "longest audio per text, checked before decoding (default: config, 600)"),
+    ):
+        p.add_argument(f"--{name}", type=option_type(name), default=None, help=doc)
     p.add_argument(
         "--durations",
         default=None,
@@ -141,33 +123,13 @@ def get_parser() -> argparse.ArgumentParser:
         help=f"noise seed (default {DEFAULT_SEED}: the same command gives the same audio; "
         "change it for another take)",
     )
-    p.add_argument(
-        "--vocoder",
-        default=AUTO_VOCODER,
-        choices=vocoder_choices(),
-        help="vocoder (auto: HiFi-GAN universal if it fits the mel, else Griffin-Lim)",
-    )
-    p.add_argument(
-        "--vocoder_checkpoint",
-        default=None,
-        help="hifigan generator: universal, ljspeech or a checkpoint file",
-    )
-    p.add_argument(
-        "--vocoder_config",
-        default=None,
-        help="generator config.json (default: beside the checkpoint)",
-    )
+    add_vocoder_options(p)
     p.add_argument(
         "--griffin_lim_iters", type=int, default=None, help="Griffin-Lim iterations (default 60)"
     )
     add_device_options(p)
-    p.add_argument(
-        "--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)"
-    )
+    add_runtime_options(p)
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow start)")
-    p.add_argument(
-        "--cuda_graphs", action="store_true", help="replay the model from CUDA graphs (CUDA only)"
-    )
     p.add_argument("--plot", action="store_true", help="also write <wav>.png: mel and alignment")
     add_app_options(p)
     return p
@@ -279,9 +241,7 @@ def check_args(args: argparse.Namespace) -> list[int] | None:
 
 def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
     """The experiment with the vocoder the command line asks for."""
-    vopts: dict = {}
-    if args.vocoder in ("hifigan", AUTO_VOCODER):
-        vopts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+    vopts = hifigan_options(args)
     if args.vocoder in ("griffin_lim", AUTO_VOCODER) and args.griffin_lim_iters:
         vopts["n_iter"] = args.griffin_lim_iters  # under auto: chooses Griffin-Lim
     try:

@@ -26,8 +26,9 @@ from typing import Any
 import torch
 
 from glowtts.audio.features import MelConfig, load_feats_config
+from glowtts.bin._synth_options import add_vocoder_options, hifigan_options
 from glowtts.data.kaldi import atomic_write_text
-from glowtts.registry import AUTO_VOCODER, choose_vocoder, vocoder_choices
+from glowtts.registry import AUTO_VOCODER, choose_vocoder
 from glowtts.synthesis.vocode import vocode_scp
 
 PROG = "glowtts-vocode"
@@ -46,20 +47,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--feats_scp", required=True, help="log-mel features to vocode")
     p.add_argument("--out_dir", required=True, help="where <utt>.wav files go")
     p.add_argument("--out_scp", help="output wav.scp (default <out_dir>/wav.scp)")
-    p.add_argument(
-        "--vocoder",
-        default=AUTO_VOCODER,
-        choices=vocoder_choices(),
-        help="vocoder (auto: HiFi-GAN universal if it fits the mel, else Griffin-Lim)",
-    )
-    p.add_argument(
-        "--vocoder_checkpoint",
-        default=None,
-        help="hifigan generator: universal, ljspeech or a checkpoint file",
-    )
-    p.add_argument(
-        "--vocoder_config", default=None, help="generator config.json (default: beside it)"
-    )
+    add_vocoder_options(p)
     # Griffin-Lim options default to None (the vocoder's defaults) so that giving one
     # is what makes --vocoder auto choose Griffin-Lim.
     p.add_argument("--n_iter", type=int, default=None, help="Griffin-Lim iterations (60)")
@@ -81,7 +69,7 @@ def vocoder_options(args: argparse.Namespace) -> dict[str, Any]:
     """The constructor options of the chosen vocoder from the command line (those given;
     ``auto`` gets both vocoders' and keeps those of the one it picks)."""
     gl = {"n_iter": args.n_iter, "momentum": args.momentum, "power": args.power, "seed": args.seed}
-    hg = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+    hg = hifigan_options(args)
     chosen = {"griffin_lim": gl, "hifigan": hg}.get(args.vocoder, {**gl, **hg})
     return {k: v for k, v in chosen.items() if v is not None}
 

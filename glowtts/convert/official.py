@@ -47,7 +47,6 @@ Mismatches between the two models, and how each is handled:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import platform
@@ -63,6 +62,7 @@ import yaml
 from glowtts import __version__
 from glowtts.text.official import DEFAULT_DICTIONARY_NAME, N_RESERVED, OFFICIAL_SYMBOLS
 from glowtts.text.token_list import BLANK, UNK
+from glowtts.train.init_from import sha256_of
 
 logger = logging.getLogger(__name__)
 
@@ -284,14 +284,6 @@ def convert_state_dict(
     return {k: out[k].to(target[k].dtype) for k in target}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def import_official(
     checkpoint: str | Path,
     config: str | Path,
@@ -350,7 +342,7 @@ def import_official(
     frontend.save(str(out))
     source = {
         "checkpoint": str(checkpoint.resolve()),
-        "sha256": _sha256(checkpoint),
+        "sha256": sha256_of(checkpoint),
         "iteration": info["iteration"],
         "config": official_conf,
     }

@@ -181,14 +181,17 @@ def _skipped(r: dict[str, Any], vocoder: str | None) -> str | None:
     return state if state and state != "ok" else None
 
 
+def _not_scored(r: dict[str, Any], part: str, vocoder: str | None) -> str | None:
+    """Why ``r[part]`` ("wer", "mos") has no score for ``vocoder``: its status, else the
+    vocoder's skip state; None when it has scores."""
+    return r[part].get("status") or _skipped(r, vocoder)
+
+
 def _wer_cell(key: str, system: str, vocoder: str | None = None) -> Any:
     def fn(r: dict[str, Any]) -> str:
-        w = r["wer"]
-        if "status" in w:
-            return w["status"]
-        if _skipped(r, vocoder):
-            return _skipped(r, vocoder)
-        sub = w.get(key)
+        if why := _not_scored(r, "wer", vocoder):
+            return why
+        sub = r["wer"].get(key)
         if not sub:
             return "n/a"
         v = sub.get(system)
@@ -199,12 +202,9 @@ def _wer_cell(key: str, system: str, vocoder: str | None = None) -> Any:
 
 def _mos_cell(system: str, vocoder: str | None) -> Any:
     def fn(r: dict[str, Any]) -> str:
-        m = r["mos"]
-        if "status" in m:
-            return m["status"]
-        if _skipped(r, vocoder):
-            return _skipped(r, vocoder)
-        v = m.get(system)
+        if why := _not_scored(r, "mos", vocoder):
+            return why
+        v = r["mos"].get(system)
         return "n/a" if v is None else f"{v['mean']:.2f} ± {v['std']:.2f} ({v['n_utts']} utts)"
 
     return fn

@@ -61,7 +61,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import torch
@@ -76,6 +76,9 @@ from ..text.ssml import Break, insert_sentence_breaks, to_segments
 from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale, pack_by_length
 from .loading import load_experiment
 from .timings import timings
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotations are never evaluated
+    from typing_extensions import Unpack
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +161,25 @@ class Utterance:
     durations: list[list[int]]
     wav: np.ndarray | None
     sample_rate: int
+
+
+class ModelOptions(TypedDict, total=False):
+    """The per-call model options (see :meth:`Synthesizer.synthesize`); None or absent:
+    the config's ``decode`` defaults."""
+
+    noise_scale: float | None
+    length_scale: float | None
+    spk: int | str | None
+    durations: Sequence[int] | None
+    seed: int | None
+
+
+class SynthesisOptions(ModelOptions, total=False):
+    """:class:`ModelOptions` plus the text options of :meth:`Synthesizer.plan`."""
+
+    ssml: bool | None
+    sentence_silence: float
+    lexicon: LexiconSource | None
 
 
 class Synthesizer:
@@ -468,14 +490,7 @@ class Synthesizer:
         for n, owner in zip(frames, owners):
             totals[owner] = totals.get(owner, -pause_frames) + pause_frames + n
         for owner, total in totals.items():
-            if total > self.max_frames:
-                seconds = total * self.hop_length / self.sample_rate
-                raise OutputTooLongError(
-                    f"text {owner + 1}: the output would be {seconds:.1f} s ({total} frames), "
-                    f"over the limit of max_seconds={self.max_seconds:g}; shorten the text, "
-                    "lower length_scale, or raise max_seconds (decode section of config.yaml, "
-                    "or --max_seconds)"
-                )
+            self._check_total(total, f"text {owner + 1}: the output")
 
     def _vocode(self, mels: list[np.ndarray]) -> list[np.ndarray]:
         """Waveforms of the mels, in vocoder batches of similar length."""
@@ -607,11 +622,12 @@ class Synthesizer:
         self._check_total(frames + silence * self.sample_rate / self.hop_length)
         return pieces, {"noise_scale": noise_scale, "sid": sid, "seed": opts.get("seed")}
 
-    def _check_total(self, frames: float) -> None:
+    def _check_total(self, frames: float, what: str = "the output") -> None:
+        """OutputTooLongError naming ``what`` if ``frames`` exceed :attr:`max_frames`."""
         if frames > self.max_frames:
             seconds = frames * self.hop_length / self.sample_rate
             raise OutputTooLongError(
-                f"the output would be {seconds:.1f} s ({frames:.0f} frames), over the limit of "
+                f"{what} would be {seconds:.1f} s ({frames:.0f} frames), over the limit of "
                 f"max_seconds={self.max_seconds:g}; shorten the text, lower length_scale, or "
                 "raise max_seconds (decode section of config.yaml, or --max_seconds)"
             )
@@ -676,81 +692,29 @@ class Synthesizer:
         return _join(parts), self.sample_rate, info
 
     # ------------------------------------------------------------ convenience
-    def tts(
-        self,
-        text: str,
-        *,
-        noise_scale: float | None = None,
-        length_scale: float | None = None,
-        spk: int | str | None = None,
-        durations: Sequence[int] | None = None,
-        seed: int | None = None,
-        ssml: bool | None = None,
-        sentence_silence: float = 0.0,
-        lexicon: LexiconSource | None = None,
-    ) -> tuple[np.ndarray, int]:
+    def tts(self, text: str, **opts: Unpack[SynthesisOptions]) -> tuple[np.ndarray, int]:
         """Waveform (float32 in [-1, 1]) and sample rate for ``text``: the chunks of
-        :meth:`stream` joined. ``ssml``, ``sentence_silence`` and ``lexicon``: see
-        :meth:`plan`. (:meth:`synthesize` batches chunks instead: faster for long text
+        :meth:`stream` joined. Options (:class:`SynthesisOptions`): those of
+        :meth:`synthesize`, and ``ssml``, ``sentence_silence`` and ``lexicon`` of
+        :meth:`plan`; an unknown one raises TypeError naming the valid ones. (:meth:`synthesize` batches chunks instead: faster for long text
         on a GPU, equal up to float rounding and vocoder edge effects.)
 
         Raises:
             ValueError: empty text, text without letters/digits, bad options or markup.
         """
-        wav = _join(
-            list(
-                self.stream(
-                    text,
-                    ahead=0,
-                    noise_scale=noise_scale,
-                    length_scale=length_scale,
-                    spk=spk,
-                    durations=durations,
-                    seed=seed,
-                    ssml=ssml,
-                    sentence_silence=sentence_silence,
-                    lexicon=lexicon,
-                )
-            )
-        )
-        return wav, self.sample_rate
+        return _join(list(self.stream(text, ahead=0, **opts))), self.sample_rate
 
-    def mel(
-        self,
-        text: str,
-        *,
-        noise_scale: float | None = None,
-        length_scale: float | None = None,
-        spk: int | str | None = None,
-        durations: Sequence[int] | None = None,
-        seed: int | None = None,
-    ) -> np.ndarray:
-        """Log-mel ``(T, n_mels)`` for ``text`` (no vocoder)."""
-        (utt,) = self.synthesize(
-            [text],
-            noise_scale=noise_scale,
-            length_scale=length_scale,
-            spk=spk,
-            durations=durations,
-            seed=seed,
-            vocode=False,
-        )
+    def mel(self, text: str, **opts: Unpack[ModelOptions]) -> np.ndarray:
+        """Log-mel ``(T, n_mels)`` for ``text`` (no vocoder); options as :meth:`synthesize`."""
+        (utt,) = self.synthesize([text], vocode=False, **opts)
         return utt.mel
 
     def tts_batch(
-        self,
-        texts: Sequence[str],
-        *,
-        noise_scale: float | None = None,
-        length_scale: float | None = None,
-        spk: int | str | None = None,
-        seed: int | None = None,
+        self, texts: Sequence[str], **opts: Unpack[ModelOptions]
     ) -> list[tuple[np.ndarray, int]]:
         """``[(wav, sample_rate), ...]`` in the order of ``texts``, synthesised in
-        length-sorted batches."""
-        utts = self.synthesize(
-            texts, noise_scale=noise_scale, length_scale=length_scale, spk=spk, seed=seed
-        )
+        length-sorted batches; options as :meth:`synthesize`."""
+        utts = self.synthesize(texts, **opts)
         return [(u.wav, u.sample_rate) for u in utts]
 
 

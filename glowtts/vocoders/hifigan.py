@@ -81,21 +81,23 @@ def _same_padding(kernel_size: int, dilation: int) -> int:
     return (kernel_size * dilation - dilation) // 2
 
 
+def _dilated_convs(channels: int, kernel_size: int, dilations: list[int]) -> nn.ModuleList:
+    """One length-preserving conv per dilation (``channels`` in and out)."""
+    return nn.ModuleList(
+        nn.Conv1d(
+            channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
+        )
+        for d in dilations
+    )
+
+
 class ResBlock1(nn.Module):
     """Type 1 (V1, V2): per dilation, lrelu -> dilated conv -> lrelu -> conv (dilation 1), residual."""
 
     def __init__(self, channels: int, kernel_size: int, dilations: list[int]) -> None:
         super().__init__()
-        self.convs1 = nn.ModuleList(
-            nn.Conv1d(
-                channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
-            )
-            for d in dilations
-        )
-        self.convs2 = nn.ModuleList(
-            nn.Conv1d(channels, channels, kernel_size, padding=_same_padding(kernel_size, 1))
-            for _ in dilations
-        )
+        self.convs1 = _dilated_convs(channels, kernel_size, dilations)
+        self.convs2 = _dilated_convs(channels, kernel_size, [1] * len(dilations))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for c1, c2 in zip(self.convs1, self.convs2):
@@ -109,12 +111,7 @@ class ResBlock2(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int, dilations: list[int]) -> None:
         super().__init__()
-        self.convs = nn.ModuleList(
-            nn.Conv1d(
-                channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
-            )
-            for d in dilations
-        )
+        self.convs = _dilated_convs(channels, kernel_size, dilations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for c in self.convs:

@@ -19,6 +19,15 @@ def _randomise(module: torch.nn.Module) -> None:
             p.add_(0.1 * torch.randn_like(p))
 
 
+def _small_decoder(channels: int) -> FlowDecoder:
+    """A 2-block float64 decoder off its identity init, in eval mode (for exact logdets)."""
+    dec = FlowDecoder(
+        channels, hidden_channels=8, kernel_size=3, n_blocks=2, n_layers=2, p_dropout=0.0, n_split=4
+    )
+    _randomise(dec)
+    return dec.double().eval()
+
+
 def _mask(lengths, t):
     return sequence_mask(torch.tensor(lengths), t).unsqueeze(1).double()
 
@@ -74,11 +83,7 @@ def test_logdet_matches_autograd_jacobian(kind):
 
 def test_logdet_counts_only_valid_frames():
     torch.manual_seed(2)
-    dec = FlowDecoder(
-        4, hidden_channels=8, kernel_size=3, n_blocks=2, n_layers=2, p_dropout=0.0, n_split=4
-    )
-    _randomise(dec)
-    dec = dec.double().eval()
+    dec = _small_decoder(4)
     x = torch.randn(2, 4, 8, dtype=torch.float64)
     m = _mask([8, 4], 8)
     _, logdet = dec(x * m, m)
@@ -89,11 +94,7 @@ def test_logdet_counts_only_valid_frames():
 
 def test_whole_decoder_logdet_matches_autograd():
     torch.manual_seed(3)
-    dec = FlowDecoder(
-        2, hidden_channels=8, kernel_size=3, n_blocks=2, n_layers=2, p_dropout=0.0, n_split=4
-    )
-    _randomise(dec)
-    dec = dec.double().eval()
+    dec = _small_decoder(2)
     c, t = 2, 4
     mask = torch.ones(1, 1, t, dtype=torch.float64)
     x = torch.randn(1, c, t, dtype=torch.float64)

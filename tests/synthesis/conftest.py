@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tinytts
 import torch
 import yaml
 
 from glowtts.nets import build_model
+from glowtts.synthesis.server import make_server, serve_in_thread
 from glowtts.text import build_frontend
 
 N_MELS = 20
@@ -96,3 +100,30 @@ def hifigan_ckpt(tmp_path_factory) -> tuple[Path, torch.nn.Module]:
     torch.save({"generator": to_public_state_dict(gen)}, d / "g_00000000")
     (d / "config.json").write_text(json.dumps(HIFIGAN_CONFIG))
     return d / "g_00000000", gen
+
+
+@contextmanager
+def running_server(syn, **options) -> Iterator:
+    """A server for ``syn`` on a free loopback port, serving in a thread until the block
+    ends; then shut down, its thread joined (and checked to have ended)."""
+    srv = make_server(syn, "127.0.0.1", 0, **options)
+    thread = serve_in_thread(srv)
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def break_vocoder_call(monkeypatch, syn, n: int) -> None:
+    """Make ``syn``'s ``n``-th vocoder call (from 1) return NaN audio, the others real."""
+    real, calls = syn._vocode, []
+
+    def vocode(mels):
+        calls.append(1)
+        wavs = real(mels)
+        return [w * np.nan for w in wavs] if len(calls) == n else wavs
+
+    monkeypatch.setattr(syn, "_vocode", vocode)

@@ -10,22 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import FEATS
+from conftest import FEATS, break_vocoder_call, running_server
 
-from glowtts.synthesis.server import make_server, serve_in_thread
+from glowtts.synthesis.server import make_server
 from glowtts.synthesis.synthesizer import Synthesizer
 
 
 @pytest.fixture(scope="module")
 def server(tiny_exp):
     syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 2})
-    srv = make_server(syn, "127.0.0.1", 0, max_request_bytes=4096, max_text_chars=300)
-    thread = serve_in_thread(srv)
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    with running_server(syn, max_request_bytes=4096, max_text_chars=300) as srv:
+        yield srv
 
 
 JSON = {"Content-Type": "application/json"}
@@ -252,14 +247,7 @@ def test_timings_answer_json_with_the_wav(server):
 
 def test_a_failure_mid_stream_truncates_the_body(server, monkeypatch):
     syn = server.synthesizer
-    real, calls = syn._vocode, []
-
-    def fail_second(mels):
-        calls.append(1)
-        wavs = real(mels)
-        return [w * np.nan for w in wavs] if len(calls) == 2 else wavs
-
-    monkeypatch.setattr(syn, "_vocode", fail_second)
+    break_vocoder_call(monkeypatch, syn, 2)
     host, port = server.server_address[:2]
     conn = http.client.HTTPConnection(host, port, timeout=30)
     try:
@@ -363,9 +351,7 @@ def test_openai_voice_on_a_multi_speaker_voice(tmp_path):
     syn = Synthesizer.from_exp(
         make_exp(tmp_path / "multi", n_speakers=3), vocoder_options={"n_iter": 2}
     )
-    srv = make_server(syn, "127.0.0.1", 0, name="multi")
-    thread = serve_in_thread(srv)
-    try:
+    with running_server(syn, name="multi") as srv:
         (voice,) = json.loads(_request(srv, "GET", "/voices")[2])["voices"]
         assert voice["name"] == "multi" and voice["speakers"] == ["spk0", "spk1", "spk2"]
         text = {"input": "Hello there.", "speed": 1.0}
@@ -377,7 +363,3 @@ def test_openai_voice_on_a_multi_speaker_voice(tmp_path):
         assert _request(srv, "GET", "/tts?text=abc&speaker=spk2")[0] == 200
         assert _request(srv, "GET", "/tts?text=abc&speaker=2")[0] == 200
         assert "out of range" in _error(_request(srv, "GET", "/tts?text=abc&speaker=7"), 400)
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)

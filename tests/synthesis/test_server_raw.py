@@ -11,8 +11,8 @@ import json
 import socket
 
 import pytest
+from conftest import running_server
 
-from glowtts.synthesis.server import make_server, serve_in_thread
 from glowtts.synthesis.synthesizer import Synthesizer
 
 TIMEOUT = 30  # seconds per socket operation; generous for a loaded 2-core machine
@@ -22,13 +22,8 @@ MAX_BODY = 4096
 @pytest.fixture(scope="module")
 def server(tiny_exp):
     syn = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 1})
-    srv = make_server(syn, "127.0.0.1", 0, max_request_bytes=MAX_BODY, max_text_chars=300)
-    thread = serve_in_thread(srv)
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    with running_server(syn, max_request_bytes=MAX_BODY, max_text_chars=300) as srv:
+        yield srv
 
 
 def request(

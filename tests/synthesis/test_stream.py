@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FEATS
+from conftest import FEATS, break_vocoder_call
 
 from glowtts.synthesis.synthesizer import OutputTooLongError, Synthesizer
 from glowtts.text.ssml import SSMLError
@@ -183,14 +183,7 @@ def test_stream_makes_the_next_chunk_ahead_in_a_thread(syn, monkeypatch):
     it.close()
     assert not _stream_threads()
     # a failure in a later chunk is raised where that chunk would have come
-    real, calls = syn._vocode, []
-
-    def fail_third(mels):
-        calls.append(1)
-        wavs = real(mels)
-        return [w * np.nan for w in wavs] if len(calls) == 3 else wavs
-
-    monkeypatch.setattr(syn, "_vocode", fail_third)
+    break_vocoder_call(monkeypatch, syn, 3)
     from glowtts.synthesis.synthesizer import SynthesisError
 
     got = []
