@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,14 +51,21 @@ def test_two_rank_gloo_equals_single_big_batch(tmp_path):
             launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
         else:
             launcher = []
-        r = subprocess.run(
-            [sys.executable, *launcher, "-m", "glowtts.bin.train", *args],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        for attempt in range(2):
+            r = subprocess.run(
+                [sys.executable, *launcher, "-m", "glowtts.bin.train", *args],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            # Known flake, cause not yet found: on a loaded 2-core machine a gloo rank once
+            # aborted at exit ("terminate called without an active exception", SIGABRT; 1 of
+            # ~6 runs). Only that abort earns one fresh retry; any other failure fails here.
+            if r.returncode == 0 or attempt or "SIGABRT" not in r.stderr:
+                break
+            shutil.rmtree(tmp_path / name, ignore_errors=True)
         assert r.returncode == 0, r.stderr[-4000:]
     ddp = load_checkpoint(tmp_path / f"ddp/checkpoints/step_{STEPS:08d}.pth")
     one = load_checkpoint(tmp_path / f"single/checkpoints/step_{STEPS:08d}.pth")
