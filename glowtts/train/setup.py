@@ -18,7 +18,13 @@ import torch
 import yaml
 
 from glowtts import __version__
-from glowtts.data.dataset import TTSDataset, make_spk_list, read_spk_list, read_token_list
+from glowtts.data.dataset import (
+    TTSDataset,
+    find_utt2spk,
+    make_spk_list,
+    read_spk_list,
+    read_token_list,
+)
 from glowtts.nets.glow_tts import MODEL_DEFAULTS
 from glowtts.text import Frontend
 from glowtts.text.token_list import SPACE
@@ -126,15 +132,7 @@ def write_experiment_files(
 
 
 def _utt2spk(dump_dir: Path, explicit: str | None) -> Path:
-    if explicit:
-        return Path(explicit)
-    for cand in (dump_dir / "utt2spk", dump_dir.parent.parent / "data" / dump_dir.name / "utt2spk"):
-        if cand.is_file():
-            return cand
-    raise FileNotFoundError(
-        f"multi-speaker model but no utt2spk for {dump_dir} (looked in {dump_dir}/utt2spk and "
-        f"data/{dump_dir.name}/utt2spk); pass --train_utt2spk / --dev_utt2spk"
-    )
+    return find_utt2spk(dump_dir, explicit, option="--train_utt2spk / --dev_utt2spk")
 
 
 def resolve_experiment_config(
