@@ -113,7 +113,9 @@ def test_resume_with_a_changed_config_is_refused_before_anything_is_written(
     assert main(_args(tiny_exp, exp, "--max_steps", "4", config="changed.yaml")) == 1
     err = capsys.readouterr().err
     assert named in err
-    assert "a new --exp (recipes: another --tag)" in err and f"--init_from {exp}" in err  # the ways forward
+    assert (
+        "a new --exp (recipes: another --tag)" in err and f"--init_from {exp}" in err
+    )  # the ways forward
     assert _snapshot(exp) == before  # config.yaml, version.json, checkpoints, loss log
 
 
