@@ -80,6 +80,18 @@ def add_device_option(p: argparse.ArgumentParser, default: str = "auto") -> None
     p.add_argument("--device", default=default, help="cpu | cuda | cuda:N | auto")
 
 
+def add_skip_bad_option(p: argparse.ArgumentParser, listed_in: str = "") -> None:
+    """Stage 2's ``--skip_bad [true|false]``: drop (and list) the utterances the text screen
+    rejects instead of failing; ``listed_in`` names where they are listed."""
+    where = f", listing them in {listed_in}" if listed_in else ""
+    p.add_argument(
+        "--skip_bad", type=str2bool, nargs="?", const=True, default=False,
+        help="true: drop utterances with no letter or digit after cleaning, or with "
+        f"characters foreign to the cleaners' script{where}; false (default): such "
+        "utterances are an error",
+    )  # fmt: skip
+
+
 def add_num_threads_option(p: argparse.ArgumentParser, default: int = 1) -> None:
     """``--num_threads``: torch CPU threads of this process (0: torch's default)."""
     p.add_argument(

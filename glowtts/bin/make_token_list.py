@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import yaml
 
-from glowtts.utils import str2bool
+from glowtts.utils import add_skip_bad_option, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -47,16 +47,7 @@ def get_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="char: do not add characters of the text that are outside the char inventory",
     )
-    p.add_argument(
-        "--skip_bad",
-        type=str2bool,
-        nargs="?",
-        const=True,
-        default=False,
-        help="true: drop utterances with no letter or digit after cleaning, or with "
-        "characters foreign to the cleaners' script, listing them in <out_dir>/skipped; "
-        "false (default): such utterances are an error",
-    )
+    add_skip_bad_option(p, "<out_dir>/skipped")
     return p
 
 

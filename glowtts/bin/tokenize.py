@@ -29,7 +29,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from glowtts.utils import add_exp_option, command_parser, format_speakers, str2bool
+from glowtts.utils import (
+    add_exp_option,
+    add_skip_bad_option,
+    command_parser,
+    format_speakers,
+)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -43,16 +48,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--list_speakers", action="store_true", help="print the speakers of --exp and exit"
     )
-    p.add_argument(
-        "--skip_bad",
-        type=str2bool,
-        nargs="?",
-        const=True,
-        default=False,
-        help="true: drop utterances with no letter or digit after cleaning, or with "
-        "characters foreign to the cleaners' script; false (default): such utterances "
-        "are an error",
-    )
+    add_skip_bad_option(p)
     p.add_argument(
         "--skipped_list", help="where --skip_bad lists dropped utterances; default <out>.skipped"
     )
