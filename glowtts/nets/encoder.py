@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from .dropout import Dropout
 from .layers import ConvReluNorm, FeedForward, LayerNorm, RelativeMultiHeadAttention
 
 
@@ -23,7 +24,7 @@ class DurationPredictor(nn.Module):
         self.conv_2 = nn.Conv1d(filter_channels, filter_channels, kernel_size, padding=pad)
         self.norm_2 = LayerNorm(filter_channels)
         self.proj = nn.Conv1d(filter_channels, 1, 1)
-        self.drop = nn.Dropout(p_dropout)
+        self.drop = Dropout(p_dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.drop(self.norm_1(torch.relu(self.conv_1(x * mask))))
@@ -71,7 +72,7 @@ class TextEncoder(nn.Module):
             for _ in range(n_layers)
         )
         self.norm_2 = nn.ModuleList(LayerNorm(hidden_channels) for _ in range(n_layers))
-        self.drop = nn.Dropout(p_dropout)
+        self.drop = Dropout(p_dropout)
         self.proj_m = nn.Conv1d(hidden_channels, out_channels, 1)
         self.proj_s = None if mean_only else nn.Conv1d(hidden_channels, out_channels, 1)
         self.proj_w = DurationPredictor(

@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import weight_norm
 
+from .dropout import Dropout
 from .gate import gated_tanh_sigmoid
 
 
@@ -39,7 +40,7 @@ class ConvReluNorm(nn.Module):
             for _ in range(n_layers)
         )
         self.norms = nn.ModuleList(LayerNorm(channels) for _ in range(n_layers))
-        self.drop = nn.Dropout(p_dropout)
+        self.drop = Dropout(p_dropout)
         self.proj = nn.Conv1d(channels, channels, 1)
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
@@ -72,7 +73,7 @@ class RelativeMultiHeadAttention(nn.Module):
         n_rel = 2 * window_size + 1
         self.emb_rel_k = nn.Parameter(torch.randn(n_rel, self.d) * self.d**-0.5)
         self.emb_rel_v = nn.Parameter(torch.randn(n_rel, self.d) * self.d**-0.5)
-        self.drop = nn.Dropout(p_dropout)
+        self.drop = Dropout(p_dropout)
 
     def _rel_index(self, t: int, device: torch.device) -> torch.Tensor:
         """``(T, T)`` bucket of each (query, key) pair: ``j - i + w`` inside the window, ``2w + 1`` outside."""
@@ -111,7 +112,7 @@ class FeedForward(nn.Module):
         super().__init__()
         self.conv_1 = nn.Conv1d(channels, filter_channels, kernel_size, padding=kernel_size // 2)
         self.conv_2 = nn.Conv1d(filter_channels, channels, kernel_size, padding=kernel_size // 2)
-        self.drop = nn.Dropout(p_dropout)
+        self.drop = Dropout(p_dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = self.drop(torch.relu(self.conv_1(x * mask)))
@@ -159,7 +160,7 @@ class WN(nn.Module):
             if gin_channels
             else None
         )
-        self.drop = nn.Dropout(p_dropout)
+        self.drop = Dropout(p_dropout)
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None = None
