@@ -33,11 +33,29 @@ end-to-end text-to-waveform RTF (mel generation + vocoder). Output of each varia
 fp32: waveform SNR.
 
 Usage: ``python bench/infer.py [--threads N] [--repeats N] [--device auto|cpu|cuda]``
+
+``--official [--lengths 50,100,200] [--precisions fp32,bf16]`` (CPU; needs
+``../shared/anchors/glow-tts``): the official Glow-TTS code's ``FlowGenerator`` from its
+``configs/base.json`` beside ours with the same weights (converted by
+:mod:`glowtts.convert.official`), batch 1, one call of each in turn (official, ours fp32,
+ours bf16, official, ...) so that load on a shared machine hits all alike. The official
+``forward(..., gen=True)`` cannot take given durations, so both models' duration
+predictors are made to output the same constant log-duration (the last 1x1 conv zeroed,
+its bias ``log(frames_per_token - 0.5)``, whose ceiling is exactly
+``--frames_per_token``) and ours is also handed those durations as above: both make the
+same T_mel (checked), both still run their duration predictor. The official side runs
+fp32 under ``torch.no_grad`` after ``store_inverse()`` and ``eval()`` (as its inference
+notebook); ours after ``prepare_for_inference()`` under ``torch.inference_mode``, fp32 and
+bf16 (CPU autocast). Reported per length: medians and RTFs of each, ``speedup_<prec>`` =
+official / ours (> 1: ours is faster); and the CPU model with its bf16 / AMX flags, torch
+version and thread count. E.g. ``python bench/infer.py --official --repeats 5 --warmup 2``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import math
 import os
@@ -52,6 +70,8 @@ import torch
 
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent))  # run from a checkout without `pip install -e .`
+
+import vs_official  # noqa: E402  (bench/vs_official.py)
 
 from glowtts.audio import MelConfig  # noqa: E402
 from glowtts.nets import build_model  # noqa: E402
@@ -195,6 +215,120 @@ def run_vocoder(mel_case: dict, device: torch.device, args) -> dict:
     return out
 
 
+def build_official_pair(frames_per_token: int) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
+    """The official model from its ``configs/base.json`` and ours with the same weights
+    (see ``bench/vs_official.py``), both duration predictors set to ``frames_per_token``;
+    each prepared as it runs inference: the official ``store_inverse()`` + ``eval()``
+    (its inference notebook), ours ``prepare_for_inference()``. Also returns both
+    parameter counts, taken before that preparation folds the weight norms."""
+    models, _, anchor = vs_official.load_official_code()
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.tensor([60, 45])
+    x = torch.randint(1, N_VOCAB, (2, 60), generator=g) * (torch.arange(60) < lengths[:, None])
+    y = torch.randn(2, 80, 360, generator=g) - 5.0
+    theirs, ours, _ = vs_official.build_pair(
+        models, anchor, (x, lengths, y, lengths * 6),
+        log_duration=vs_official.constant_log_duration(frames_per_token),
+    )  # fmt: skip
+    counts = {"official": vs_official.n_params(theirs), "ours": vs_official.n_params(ours)}
+    theirs.store_inverse()
+    return theirs.eval(), ours.eval().prepare_for_inference(), counts
+
+
+def _timed(fn, ctx) -> tuple[float, int]:
+    """Seconds of one ``fn()`` under the context ``ctx()``, and the frames it made."""
+    with ctx():
+        t0 = time.perf_counter()
+        frames = fn()
+        return time.perf_counter() - t0, frames
+
+
+def time_vs_official(theirs, ours, n_tokens: int, args) -> dict:
+    """Official (fp32, ``no_grad``) and ours per precision (``inference_mode``, bf16 by
+    CPU autocast) on the same ``n_tokens`` tokens, interleaved call by call."""
+    g = torch.Generator().manual_seed(n_tokens)
+    x = torch.randint(1, N_VOCAB, (1, n_tokens), generator=g)  # official ids
+    x_len = torch.tensor([n_tokens])
+    x_ours = vs_official.official_ids_to_ours(x, x_len)
+    dur = torch.full((1, n_tokens), args.frames_per_token, dtype=torch.long)
+
+    def official() -> int:
+        (y, *_), *_ = theirs(x, x_len, gen=True, **DECODING)
+        return y.shape[-1]
+
+    def ours_call() -> int:
+        return int(ours.inference(x_ours, x_len, **DECODING, durations=dur)["mel_lengths"][0])
+
+    sides = {"official": (official, torch.no_grad)}
+    for prec in args.precisions.split(","):
+        sides[f"ours_{prec}"] = (ours_call, functools.partial(_ours_context, prec))
+    times: dict[str, list[float]] = {k: [] for k in sides}
+    frames = {}
+    for i in range(args.warmup + args.repeats):
+        for name, (fn, ctx) in sides.items():
+            dt, frames[name] = _timed(fn, ctx)
+            if i >= args.warmup:
+                times[name].append(dt)
+    return _vs_official_row(n_tokens, frames, times)
+
+
+def _ours_context(precision: str) -> contextlib.ExitStack:
+    """``torch.inference_mode``, with CPU bf16 autocast for ``bf16``."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode())
+    if precision == "bf16":
+        stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16))
+    return stack
+
+
+def _vs_official_row(n_tokens: int, frames: dict, times: dict) -> dict:
+    """Medians, RTFs and official/ours ratios of one length."""
+    n_frames = frames["official"]
+    if set(frames.values()) != {n_frames}:
+        raise RuntimeError(f"{n_tokens} tokens: the models made unequal frames {frames}")
+    mel_s = n_frames * HOP / FS
+    row: dict[str, Any] = {"tokens": n_tokens, "frames": n_frames, "mel_seconds": round(mel_s, 3)}
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for name, m in med.items():
+        row[f"{name}_median_ms"] = round(m * 1e3, 3)
+        row[f"{name}_rtf"] = round(m / mel_s, 5)
+    for name in med:
+        if name != "official":
+            row[f"speedup_{name.removeprefix('ours_')}"] = round(med["official"] / med[name], 3)
+    return row
+
+
+def main_official(args) -> None:
+    """``--official``: the official model beside ours, CPU, batch 1; prints the JSON."""
+    if not set(args.precisions.split(",")) <= {"fp32", "bf16"}:
+        raise SystemExit(f"--precisions takes fp32,bf16; got {args.precisions!r}")
+    torch.set_num_threads(args.threads)
+    theirs, ours, counts = build_official_pair(args.frames_per_token)
+    result = {
+        "bench": "mel generation vs the official glow-tts (configs/base.json, batch 1, CPU)",
+        "weights": "identical: the official FlowGenerator (seed 0, ActNorm data-dependent init) "
+        "converted with glowtts.convert.official",
+        "durations": f"{args.frames_per_token} frames per token in both: the official "
+        "duration predictor's last conv outputs a constant log-duration (same in ours, "
+        "which is also handed those durations)",
+        "official": "fp32 under torch.no_grad, after store_inverse() (its inference notebook)",
+        "ours": "prepare_for_inference(), torch.inference_mode; bf16 = CPU autocast",
+        "ratio": vs_official.RATIO_MEANS,
+        "cpu": vs_official.cpu_info(),
+        "python": platform.python_version(),
+        "n_params": counts,
+        **DECODING,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "results": {},
+    }
+    for n in (int(v) for v in args.lengths.split(",")):
+        row = time_vs_official(theirs, ours, n, args)
+        result["results"][f"{n}_tokens"] = row
+        print(f"{n} tokens: {row}", file=sys.stderr)
+    print(json.dumps(result, indent=2))
+
+
 def timing_parser(
     doc: str | None, *, repeats: int, warmup: int, threads_help: str = "torch CPU threads"
 ) -> argparse.ArgumentParser:
@@ -224,7 +358,16 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated, fp32 first",
     )
     p.add_argument("--vocoder_repeats", type=int, default=3, help="timed vocoder calls")
+    p.add_argument(
+        "--official",
+        action="store_true",
+        help="time the official glow-tts (../shared/anchors) beside ours, CPU, interleaved",
+    )
+    p.add_argument("--lengths", default="50,100,200", help="--official: token counts")
+    p.add_argument("--precisions", default="fp32,bf16", help="--official: ours at each")
     args = p.parse_args(argv)
+    if args.official:
+        return main_official(args)
 
     torch.set_num_threads(args.threads)
     use_vocoder = args.vocoder == "on" or (

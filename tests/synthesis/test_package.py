@@ -192,7 +192,7 @@ def test_format_version_and_path_traversal(packed, tmp_path):
 def test_an_official_import_packs(tmp_path):
     """An experiment dir written by glowtts-import-official (official token type, CMU
     dictionary, blanks) packs and round-trips."""
-    from convert.official_anchor import anchor_dir, load_official
+    from official_anchor import anchor_dir, load_official
 
     from glowtts.convert.official import import_official
     from glowtts.text.official import OFFICIAL_SYMBOLS

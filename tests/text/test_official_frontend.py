@@ -11,13 +11,10 @@ missing from the dictionary.
 from __future__ import annotations
 
 import random
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "convert"))
 from official_anchor import anchor_dir, load_official  # noqa: E402
 
 from glowtts.text import Frontend  # noqa: E402

@@ -1,4 +1,5 @@
-"""Import the official Glow-TTS source from ``../shared/anchors/glow-tts`` inside a test.
+"""Import the official Glow-TTS source from ``../shared/anchors/glow-tts`` inside a test
+(and in the ``--official`` modes of ``bench/train_step.py`` and ``bench/infer.py``).
 
 The official code is written to run from its own folder (``import modules``,
 ``import commons``, ``from text import ...``), imports librosa / ``stft`` /
