@@ -77,7 +77,7 @@ from glowtts.audio import MelConfig  # noqa: E402
 from glowtts.nets import build_model  # noqa: E402
 from glowtts.synthesis.batch_decode import DECODE_DEFAULTS  # noqa: E402
 from glowtts.synthesis.cuda_graphs import GraphedInference  # noqa: E402
-from glowtts.utils import read_yaml_mapping  # noqa: E402
+from glowtts.utils import cpu_has_native_bf16, read_yaml_mapping  # noqa: E402
 from glowtts.vocoders import hifigan  # noqa: E402
 
 N_VOCAB = 148
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         if use_vocoder:
             result["cpu_vocoder"] = run_vocoder(cpu["100_tokens"], torch.device("cpu"), args)
             result["cpu_vocoder"]["threads"] = torch.get_num_threads()
-            result["cpu_vocoder"]["native_bf16"] = hifigan.cpu_has_native_bf16()
+            result["cpu_vocoder"]["native_bf16"] = cpu_has_native_bf16()
             result["cpu_e2e_rtf_target"] = 0.3
     if args.device in ("auto", "cuda") and torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True

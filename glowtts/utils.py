@@ -180,3 +180,53 @@ def resolve_device(device: str, local_rank: int = 0) -> torch.device:
             device = f"cuda:{local_rank % torch.cuda.device_count()}"
         torch.cuda.set_device(torch.device(device))
     return torch.device(device)
+
+
+# ----------------------------------------------------------------------- precision
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 flags in /proc/cpuinfo
+
+
+def cpu_bf16_flags() -> list[str]:
+    """The native-bf16 flags of this CPU (``amx_bf16``, ``avx512_bf16``) from
+    ``/proc/cpuinfo``; empty where the CPU has none or the file does not exist (not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [x for x in _BF16_FLAGS if x in flags]
+    except OSError:
+        pass
+    return []
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX-BF16 or AVX512-BF16). Elsewhere
+    oneDNN emulates bf16, slower than fp32, so ``auto`` precision stays fp32."""
+    return bool(cpu_bf16_flags())
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``auto`` -> ``bf16`` on a CPU with native bf16, else ``fp32``; other values as they
+    are (``fp32``, ``bf16``, ``fp16``). ``ValueError`` for anything else."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    dev_type = device if isinstance(device, str) else device.type
+    return "bf16" if dev_type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def describe_precision(precision: str, device: torch.device | str) -> str:
+    """One log line's worth: the resolved precision and, for ``auto``, why."""
+    chosen = resolve_precision(precision, device)
+    if precision != "auto":
+        return chosen
+    dev_type = device if isinstance(device, str) else device.type
+    if dev_type != "cpu":
+        return f"{chosen} (auto: fp32 on {dev_type}; set bf16 or fp16 to use autocast)"
+    flags = cpu_bf16_flags()
+    if flags:
+        return f"{chosen} (auto: this CPU has native bf16: {', '.join(flags)})"
+    return f"{chosen} (auto: this CPU has no native bf16, which would be emulated and slower)"

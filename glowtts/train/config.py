@@ -17,13 +17,17 @@ import copy
 import dataclasses
 from typing import Any
 
+from glowtts.utils import PRECISIONS
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """The ``train:`` section: one field per key, with its default and meaning."""
 
     seed: int = 1234  # seeds python/numpy/torch and the batch shuffle
-    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 adds a GradScaler)
+    # auto (bf16 on CPUs with native bf16, else fp32) | fp32 | bf16 | fp16 (autocast;
+    # fp16 adds a GradScaler)
+    precision: str = "fp32"
     batch_size: int = 32  # max utterances per batch and rank (official: 32 per GPU)
     batch_frames: int = 28000  # max padded mel frames (max_len * n) per batch and rank; 0 = none
     shuffle: bool = True  # reshuffle the bucketed batches every epoch (seeded)
@@ -94,7 +98,7 @@ COMPILE_MODES = (
     "max-autotune-no-cudagraphs",
 )
 _CHOICES = {
-    "precision": ("fp32", "bf16", "fp16"),
+    "precision": PRECISIONS,
     "ddp_backend": ("auto", "nccl", "gloo"),
     "compile": COMPILE_MODES,
 }

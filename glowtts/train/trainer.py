@@ -45,6 +45,7 @@ from glowtts.train.images import TensorBoard, write_final_images
 from glowtts.train.logs import LossLog, Throughput, training_logging
 from glowtts.train.schedule import build_optimizer, build_scheduler
 from glowtts.train.signals import StopRequest, ignore_stop_signals, worker_iter
+from glowtts.utils import describe_precision, resolve_precision
 
 logger = logging.getLogger("glowtts.train")
 
@@ -130,8 +131,9 @@ class Trainer:
         self.d_model = self.conf["noam_d_model"] or d_model
         self.meta = meta or {}
         self.collate_fn = self._padded_collate(collate_fn, model)
-        self.autocast_dtype = _DTYPES[self.conf["precision"]]
-        if self.conf["precision"] == "fp16" and self.device.type == "cpu":
+        self.precision = resolve_precision(self.conf["precision"], self.device)
+        self.autocast_dtype = _DTYPES[self.precision]
+        if self.precision == "fp16" and self.device.type == "cpu":
             logger.warning("fp16 on CPU is slow and only useful for testing; prefer bf16")
 
         # state
@@ -302,7 +304,7 @@ class Trainer:
         self.unwrapped = self.model.to(self.device)
         self.optimizer = build_optimizer(self.unwrapped, c)
         self.scheduler = build_scheduler(self.optimizer, self.d_model, c["warmup_steps"])
-        self.scaler = torch.amp.GradScaler(self.device.type) if c["precision"] == "fp16" else None
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "fp16" else None
         self.sampler = self._sampler(self.train_set, shuffle=c["shuffle"])
         self.dev_sampler = None
         if self.dev_set is not None:
@@ -348,7 +350,7 @@ class Trainer:
             n_par / 1e6,
             self.device,
             self.dist.world_size,
-            self.conf["precision"],
+            describe_precision(self.conf["precision"], self.device),
             len(self.train_set),
             len(self.dev_set) if self.dev_set is not None else "no",
         )

@@ -45,6 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..audio import MelConfig
+from ..utils import resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -319,22 +320,6 @@ def load_generator(
     return gen.to(device).eval(), config
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX-BF16 or AVX512-BF16 in /proc/cpuinfo).
-
-    Elsewhere bf16 is emulated and slower than fp32, so ``precision="auto"`` stays fp32.
-    """
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"amx_bf16", "avx512_bf16"})
-    except OSError:
-        pass
-    return False
-
-
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
@@ -342,9 +327,7 @@ def choose_precision(precision: str, device: torch.device) -> str:
     """``auto`` -> ``bf16`` on a CPU with native bf16, else ``fp32``."""
     if precision not in PRECISIONS:
         raise ValueError(f"hifigan: precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision != "auto":
-        return precision
-    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+    return resolve_precision(precision, device)
 
 
 def _conv2d_of(m: nn.Conv1d | nn.ConvTranspose1d) -> nn.Module:

@@ -13,6 +13,7 @@ import torch
 import yaml
 from train_cli import train_argv
 
+import glowtts.utils
 from glowtts.bin.train import main
 from glowtts.data.collate import collate_tts
 from glowtts.data.dataset import TTSDataset
@@ -82,6 +83,45 @@ def test_low_precision_steps_finite(data, tmp_path, precision):
     assert len(train) == 2 and all(math.isfinite(r["loss"]) for r in train)
     st = load_checkpoint(tmp_path / "exp/checkpoints/step_00000002.pth")
     assert ("scaler" in st) == (precision == "fp16")
+
+
+@pytest.mark.parametrize("flags", [["amx_bf16", "avx512_bf16"], []])
+def test_auto_precision_follows_the_cpu_and_says_so(data, tmp_path, monkeypatch, flags):
+    """``precision: auto`` trains in bf16 on a CPU with native bf16, in fp32 elsewhere,
+    and train.log names the choice and the reason."""
+    monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: list(flags))
+    seen = []
+    orig = torch.autocast.__init__
+
+    def spy(self, device_type, dtype=None, *a, **kw):
+        seen.append(dtype)
+        orig(self, device_type, dtype, *a, **kw)
+
+    monkeypatch.setattr(torch.autocast, "__init__", spy)
+    cfg = tinytts.write_config(
+        tmp_path / "c.yaml", tinytts.base_train(max_steps=1, precision="auto")
+    )
+    assert main(_args(data, cfg, tmp_path / "exp")) == 0
+    log = (tmp_path / "exp/train.log").read_text()
+    if flags:
+        assert "precision bf16 (auto: this CPU has native bf16: amx_bf16, avx512_bf16)" in log
+        assert torch.bfloat16 in seen
+    else:
+        assert "precision fp32 (auto: this CPU has no native bf16" in log
+        assert torch.bfloat16 not in seen
+    conf = yaml.safe_load((tmp_path / "exp/config.yaml").read_text())
+    assert conf["train"]["precision"] == "auto"  # the config keeps what was asked
+
+
+def test_resolve_precision(monkeypatch):
+    monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: ["avx512_bf16"])
+    assert glowtts.utils.resolve_precision("auto", torch.device("cpu")) == "bf16"
+    assert glowtts.utils.resolve_precision("auto", "cuda") == "fp32"
+    assert glowtts.utils.resolve_precision("fp16", "cpu") == "fp16"
+    monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: [])
+    assert glowtts.utils.resolve_precision("auto", "cpu") == "fp32"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        glowtts.utils.resolve_precision("int8", "cpu")
 
 
 def test_config_errors(data, tmp_path, capsys):
