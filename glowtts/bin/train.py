@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from glowtts.utils import add_device_option, add_exp_option, str2bool
+from glowtts.utils import PRECISIONS, add_device_option, add_exp_option, str2bool
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_option(p)
     p.add_argument("--seed", type=int, default=None, help="overrides train.seed")
     p.add_argument("--max_steps", type=int, default=None, help="overrides train.max_steps")
+    p.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="overrides train.precision (auto: bf16 on CPUs with native bf16, else fp32)",
+    )
     p.add_argument("--stats", default=None, help="stats.npy to copy into the exp dir")
     p.add_argument("--spk_list", default=None, help="speaker list (default: from train utt2spk)")
     p.add_argument("--train_utt2spk", default=None, help="utt2spk of the training set")
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
             seed=args.seed,
             max_steps=args.max_steps,
+            precision=args.precision,
             stats=args.stats,
             spk_list=args.spk_list,
             train_utt2spk=args.train_utt2spk,

@@ -135,17 +135,13 @@ def _utt2spk(dump_dir: Path, explicit: str | None) -> Path:
     return find_utt2spk(dump_dir, explicit, option="--train_utt2spk / --dev_utt2spk")
 
 
-def resolve_experiment_config(
-    config: str | Path, *, seed: int | None = None, max_steps: int | None = None
-) -> dict[str, Any]:
-    """The YAML at ``config`` with the command-line overrides applied and its ``train``
+def resolve_experiment_config(config: str | Path, **train_overrides: Any) -> dict[str, Any]:
+    """The YAML at ``config`` with the command-line overrides of ``train`` keys applied
+    (``seed=``, ``max_steps=``, ``precision=``; None: keep the YAML's) and its ``train``
     section resolved (defaults filled, validated); ``model`` is always a dict."""
     conf = dict(load_train_config(config))
     train_conf = dict(conf.get("train") or {})
-    if seed is not None:
-        train_conf["seed"] = seed
-    if max_steps is not None:
-        train_conf["max_steps"] = max_steps
+    train_conf.update({k: v for k, v in train_overrides.items() if v is not None})
     conf["train"] = resolve_train_config(train_conf)
     conf["model"] = dict(conf.get("model") or {})
     return conf
@@ -260,6 +256,7 @@ def run_training(
     device: str = "auto",
     seed: int | None = None,
     max_steps: int | None = None,
+    precision: str | None = None,
     stats: str | Path | None = None,
     spk_list: str | Path | None = None,
     train_utt2spk: str | None = None,
@@ -275,7 +272,7 @@ def run_training(
     (fine-tuning; see :mod:`glowtts.train.init_from`); ignored when resuming."""
     if build_model_fn is None:
         from glowtts.nets import build_model as build_model_fn
-    conf = resolve_experiment_config(config, seed=seed, max_steps=max_steps)
+    conf = resolve_experiment_config(config, seed=seed, max_steps=max_steps, precision=precision)
     train_conf, model_conf = conf["train"], conf["model"]
     text_conf = conf.get("text") or {}
     token_list, train_dir, exp_dir = Path(token_list), Path(train_dir), Path(exp_dir)

@@ -113,6 +113,16 @@ def test_auto_precision_follows_the_cpu_and_says_so(data, tmp_path, monkeypatch,
     assert conf["train"]["precision"] == "auto"  # the config keeps what was asked
 
 
+def test_precision_option_overrides_the_yaml(data, tmp_path):
+    cfg = tinytts.write_config(
+        tmp_path / "c.yaml", tinytts.base_train(max_steps=1, precision="auto")
+    )
+    assert main(_args(data, cfg, tmp_path / "exp", "--precision", "fp32")) == 0
+    assert "precision fp32;" in (tmp_path / "exp/train.log").read_text()
+    conf = yaml.safe_load((tmp_path / "exp/config.yaml").read_text())
+    assert conf["train"]["precision"] == "fp32"  # the experiment records what ran
+
+
 def test_resolve_precision(monkeypatch):
     monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: ["avx512_bf16"])
     assert glowtts.utils.resolve_precision("auto", torch.device("cpu")) == "bf16"
