@@ -32,7 +32,15 @@ def add_vocoder_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_runtime_options(p: argparse.ArgumentParser) -> None:
-    """``--num_threads`` and ``--cuda_graphs``: how the model runs, not what it says."""
+    """``--num_threads``, ``--cuda_graphs`` and ``--precision``: how the model runs, not
+    what it says."""
+    p.add_argument(
+        "--precision",
+        default=None,
+        choices=("auto", "fp32", "bf16"),
+        help="precision of the model and the HiFi-GAN vocoder: auto (bf16 on CPUs with "
+        "native bf16, else fp32), fp32 or bf16 (default: the model fp32, the vocoder auto)",
+    )
     p.add_argument(
         "--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)"
     )
@@ -46,7 +54,10 @@ def hifigan_options(args: argparse.Namespace) -> dict[str, Any]:
     ``--vocoder`` can not be HiFi-GAN (``auto`` may pick it, so it gets them too)."""
     if args.vocoder not in ("hifigan", AUTO_VOCODER):
         return {}
-    return {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+    opts = {"checkpoint": args.vocoder_checkpoint, "config": args.vocoder_config}
+    if getattr(args, "precision", None):
+        opts["precision"] = args.precision
+    return opts
 
 
 def voice_parser(prog: str, description: str | None, required: bool) -> argparse.ArgumentParser:

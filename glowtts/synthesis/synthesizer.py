@@ -53,6 +53,7 @@ shared by threads (e.g. the HTTP server).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -73,6 +74,7 @@ from ..registry import AUTO_VOCODER, build_vocoder
 from ..text import EmptyTextError, Frontend
 from ..text.lexicon import LexiconSource
 from ..text.ssml import Break, insert_sentence_breaks, to_segments
+from ..utils import resolve_precision
 from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale, pack_by_length
 from .loading import load_experiment
 from .timings import timings
@@ -205,6 +207,7 @@ class Synthesizer:
         pause: float = 0.2,
         max_seconds: float | None = None,
         first_chunk_chars: int = 60,
+        precision: str = "fp32",
     ) -> None:
         self.model = model
         self.frontend = frontend
@@ -229,6 +232,10 @@ class Synthesizer:
         self.first_chunk_chars = first_chunk_chars
         self._lock = threading.Lock()
         self._infer = model.inference
+        # the acoustic model's precision (the vocoder has its own): bf16/fp16 autocast
+        self.precision = resolve_precision(precision, self.device)
+        if self.precision == "fp16" and self.device.type == "cpu":
+            raise ValueError("precision fp16 needs a CUDA device; on a CPU use bf16 or auto")
         if frontend.vocab_size > model.n_vocab:
             raise ValueError(
                 f"the front-end has {frontend.vocab_size} tokens but the model only {model.n_vocab}: "
@@ -258,7 +265,9 @@ class Synthesizer:
         from CUDA graphs captured per padded length bucket
         (:class:`glowtts.synthesis.cuda_graphs.GraphedInference`): the first call of each bucket
         captures, later ones skip the per-kernel launch cost. ``options`` go to the
-        constructor (``max_chunk_chars``, ``pause``, ``max_seconds``, ``first_chunk_chars``).
+        constructor (``max_chunk_chars``, ``pause``, ``max_seconds``, ``first_chunk_chars``,
+        ``precision``: the acoustic model's, ``fp32`` (default), ``bf16`` or ``auto``, bf16
+        autocast on CPUs with native bf16; the vocoder's is in ``vocoder_options``).
         """
         device = torch.device(device)
         exp = load_experiment(path, checkpoint, device)
@@ -445,19 +454,27 @@ class Synthesizer:
         for idx in pack_by_length(frames, self.batch_size, DECODER_BATCH_FRAMES):
             tokens, lengths = pad_tokens([items[i] for i in idx])
             dur, _ = pad_tokens([durs[i] for i in idx])
-            out = self._infer(
-                tokens.to(self.device),
-                lengths.to(self.device),
-                noise_scale=noise_scale,
-                durations=dur.to(self.device),
-                spk=self._spk_tensor(sid, len(idx)),
-                seeds=None if seeds is None else [seeds[i] for i in idx],
-            )
+            with self._autocast():
+                out = self._infer(
+                    tokens.to(self.device),
+                    lengths.to(self.device),
+                    noise_scale=noise_scale,
+                    durations=dur.to(self.device),
+                    spk=self._spk_tensor(sid, len(idx)),
+                    seeds=None if seeds is None else [seeds[i] for i in idx],
+                )
             mel, mel_len, dur = out["mel"].cpu(), out["mel_lengths"].cpu(), out["durations"].cpu()
             for b, i in enumerate(idx):
                 mels[i] = mel[b, : int(mel_len[b])].numpy()
                 out_durs[i] = dur[b, : len(items[i])].tolist()
         return mels, out_durs  # type: ignore[return-value]
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast for the acoustic model at :attr:`precision` (none at fp32)."""
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
 
     def _spk_tensor(self, sid: int | None, n: int) -> torch.Tensor | None:
         if sid is None:
@@ -475,7 +492,8 @@ class Synthesizer:
             tokens, lengths = pad_tokens([items[i] for i in idx])
             tokens, lengths = tokens.to(self.device), lengths.to(self.device)
             g = model._speaker(self._spk_tensor(sid, len(idx)))
-            _, _, log_w, x_mask = model._encode(tokens, lengths, g)
+            with self._autocast():
+                _, _, log_w, x_mask = model._encode(tokens, lengths, g)
             dur = model.frame_durations(log_w, x_mask, lengths, length_scale).cpu()
             for b, i in enumerate(idx):
                 out[i] = dur[b, : len(items[i])].tolist()

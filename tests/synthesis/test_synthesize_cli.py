@@ -46,6 +46,23 @@ def test_durations_and_scales(tiny_exp, tmp_path):
     assert len(wav) == (20 - 1) * FEATS["hop_length"]  # 20 frames, Griffin-Lim: (T - 1) * hop
 
 
+def test_precision_option_reaches_the_model(tiny_exp, tmp_path, monkeypatch):
+    from glowtts.synthesis.synthesizer import Synthesizer
+
+    seen = []
+    orig = Synthesizer.__init__
+
+    def spy(self, *a, **kw):
+        orig(self, *a, **kw)
+        seen.append(self.precision)
+
+    monkeypatch.setattr(Synthesizer, "__init__", spy)
+    for option, want in ((["--precision", "bf16"], "bf16"), ([], "fp32")):
+        out = tmp_path / f"p{want}.wav"
+        synthesize(tiny_exp, "--text", "abc", "--out", out, *option)
+        assert sf.read(out)[0].size > 0 and seen[-1] == want
+
+
 def test_errors_exit_with_a_message(tiny_exp, tmp_path):
     x = tmp_path / "x.wav"
     with pytest.raises(SystemExit, match="letters or digits"):

@@ -313,3 +313,37 @@ def test_output_cap_is_per_text_not_per_call(tiny_exp):
     assert sum(u.mel.shape[0] for u in utts) > syn.max_frames
     with pytest.raises(OutputTooLongError, match="text 2:"):
         syn.synthesize(["Some words.", "Some words. Some words."], vocode=False)
+
+
+def test_bf16_precision_runs_the_model_under_autocast_close_to_fp32(tiny_exp, monkeypatch):
+    """``precision="bf16"``: the acoustic model runs in bf16 autocast (encoder and
+    decoder), the mel stays float32 and near the fp32 one; ``auto`` follows the CPU."""
+    import torch
+
+    import glowtts.utils
+
+    ref = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 4})
+    bf = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 4}, precision="bf16")
+    assert (ref.precision, bf.precision) == ("fp32", "bf16")
+    seen = []
+    orig = torch.autocast.__init__
+
+    def spy(self, device_type, dtype=None, *a, **kw):
+        seen.append(dtype)
+        orig(self, device_type, dtype, *a, **kw)
+
+    monkeypatch.setattr(torch.autocast, "__init__", spy)
+    text = "A sentence of some length."
+    durs = [3] * len(ref.encode(text))
+    a = ref.mel(text, seed=1, durations=durs)
+    assert seen == []
+    b = bf.mel(text, seed=1, durations=durs)
+    assert seen and set(seen) == {torch.bfloat16}
+    assert b.dtype == np.float32 and b.shape == a.shape
+    assert np.abs(b - a).max() < 0.05 * np.abs(a).max() + 0.05
+    monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: [])
+    assert Synthesizer.from_exp(tiny_exp, precision="auto").precision == "fp32"
+    monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: ["amx_bf16"])
+    assert Synthesizer.from_exp(tiny_exp, precision="auto").precision == "bf16"
+    with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
+        Synthesizer.from_exp(tiny_exp, precision="fp16")
