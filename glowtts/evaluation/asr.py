@@ -22,7 +22,14 @@ from scipy.signal import resample_poly
 
 from glowtts.text.cleaners import clean_text
 
-__all__ = ["ASR_RATE", "PocketSphinxASR", "WERResult", "normalize_for_wer", "word_error_rate"]
+__all__ = [
+    "ASR_RATE",
+    "PocketSphinxASR",
+    "WERResult",
+    "normalize_for_wer",
+    "word_edits",
+    "word_error_rate",
+]
 
 ASR_RATE = 16000
 """Sample rate of pocketsphinx's default acoustic model."""
@@ -116,32 +123,49 @@ class WERResult:
         return dict(self.__dict__)
 
 
+def word_edits(refs: Sequence[str], hyps: Sequence[str]) -> np.ndarray:
+    """Word edits of each utterance; both sides go through :func:`normalize_for_wer`.
+
+    Returns:
+        ``(N, 4)`` int64: substitutions, deletions, insertions and reference words of each
+        utterance, in the order given. A row with 0 reference words (empty normalised
+        reference) has no WER; callers leave it out (:func:`word_error_rate` does).
+    """
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+    pairs = [(normalize_for_wer(r), normalize_for_wer(h)) for r, h in zip(refs, hyps)]
+    out = np.zeros((len(pairs), 4), dtype=np.int64)
+    out[:, 3] = [len(r.split()) for r, _ in pairs]
+    # Empty references (insertions only) and empty hypotheses (deletions only) are counted
+    # here: some jiwer versions reject empty strings.
+    scored = []
+    for i, (r, h) in enumerate(pairs):
+        if r and h:
+            scored.append(i)
+        else:
+            out[i, 1], out[i, 2] = len(r.split()), len(h.split())
+    if scored:
+        jiwer = _import("jiwer")
+        res = jiwer.process_words([pairs[i][0] for i in scored], [pairs[i][1] for i in scored])
+        for i, chunks in zip(scored, res.alignments):
+            for c in chunks:
+                if c.type == "substitute":
+                    out[i, 0] += c.ref_end_idx - c.ref_start_idx
+                elif c.type == "delete":
+                    out[i, 1] += c.ref_end_idx - c.ref_start_idx
+                elif c.type == "insert":
+                    out[i, 2] += c.hyp_end_idx - c.hyp_start_idx
+    return out
+
+
 def word_error_rate(refs: Sequence[str], hyps: Sequence[str]) -> WERResult:
     """WER over a set of utterances; both sides go through :func:`normalize_for_wer`.
 
     Utterances whose normalised reference is empty are left out (WER is undefined for them).
     """
-    if len(refs) != len(hyps):
-        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
-    pairs = [(normalize_for_wer(r), normalize_for_wer(h)) for r, h in zip(refs, hyps)]
-    pairs = [(r, h) for r, h in pairs if r]
-    if not pairs:
+    edits = word_edits(refs, hyps)
+    edits = edits[edits[:, 3] > 0]
+    if not len(edits):
         raise ValueError("no utterance with a non-empty reference to score")
-    jiwer = _import("jiwer")
-    # An empty hypothesis is all deletions; counted here because some jiwer versions
-    # reject empty strings.
-    subs = dels = ins = 0
-    scored_r, scored_h = [], []
-    for r, h in pairs:
-        if h:
-            scored_r.append(r)
-            scored_h.append(h)
-        else:
-            dels += len(r.split())
-    if scored_r:
-        out = jiwer.process_words(scored_r, scored_h)
-        subs += out.substitutions
-        dels += out.deletions
-        ins += out.insertions
-    n_ref = sum(len(r.split()) for r, _ in pairs)
-    return WERResult((subs + dels + ins) / n_ref, len(pairs), n_ref, subs, dels, ins)
+    subs, dels, ins, n_ref = (int(x) for x in edits.sum(axis=0))
+    return WERResult((subs + dels + ins) / n_ref, len(edits), n_ref, subs, dels, ins)
