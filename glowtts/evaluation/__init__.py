@@ -10,6 +10,8 @@
 - :mod:`glowtts.evaluation.driver`: :func:`~glowtts.evaluation.driver.evaluate`, the stage driver.
 - :mod:`glowtts.evaluation.render`: ``report.json`` / ``report.md`` / plots of an experiment.
 - :mod:`glowtts.evaluation.report`: the names above in one place (``evaluate``, ``write_report``).
+- :mod:`glowtts.evaluation.compare`: paired bootstrap of two reports' WER over the same
+  utterances (``glowtts-compare-wer``).
 """
 
 from glowtts.evaluation.mcd import MCDResult, dtw, logmel_to_mcep, mel_cepstral_distortion
