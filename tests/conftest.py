@@ -19,3 +19,19 @@ def repo_root() -> Path:
 def ljspeech_mini() -> Path:
     """The 32-utterance LJSpeech-1.1-layout corpus in ``../shared/data/ljspeech_mini``."""
     return need_shared(SHARED / "data" / "ljspeech_mini", "ljspeech_mini test corpus")
+
+
+@pytest.fixture
+def autocast_dtypes(monkeypatch) -> list:
+    """The dtype of every ``torch.autocast`` entered while the test runs, in order."""
+    import torch
+
+    seen: list = []
+    orig = torch.autocast.__init__
+
+    def spy(self, device_type, dtype=None, *args, **kwargs):
+        seen.append(dtype)
+        orig(self, device_type, dtype, *args, **kwargs)
+
+    monkeypatch.setattr(torch.autocast, "__init__", spy)
+    return seen

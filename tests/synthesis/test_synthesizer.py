@@ -315,7 +315,9 @@ def test_output_cap_is_per_text_not_per_call(tiny_exp):
         syn.synthesize(["Some words.", "Some words. Some words."], vocode=False)
 
 
-def test_bf16_precision_runs_the_model_under_autocast_close_to_fp32(tiny_exp, monkeypatch):
+def test_bf16_precision_runs_the_model_under_autocast_close_to_fp32(
+    tiny_exp, monkeypatch, autocast_dtypes
+):
     """``precision="bf16"``: the acoustic model runs in bf16 autocast (encoder and
     decoder), the mel stays float32 and near the fp32 one; ``auto`` follows the CPU."""
     import torch
@@ -325,14 +327,7 @@ def test_bf16_precision_runs_the_model_under_autocast_close_to_fp32(tiny_exp, mo
     ref = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 4})
     bf = Synthesizer.from_exp(tiny_exp, vocoder_options={"n_iter": 4}, precision="bf16")
     assert (ref.precision, bf.precision) == ("fp32", "bf16")
-    seen = []
-    orig = torch.autocast.__init__
-
-    def spy(self, device_type, dtype=None, *a, **kw):
-        seen.append(dtype)
-        orig(self, device_type, dtype, *a, **kw)
-
-    monkeypatch.setattr(torch.autocast, "__init__", spy)
+    seen = autocast_dtypes
     text = "A sentence of some length."
     durs = [3] * len(ref.encode(text))
     a = ref.mel(text, seed=1, durations=durs)

@@ -86,18 +86,13 @@ def test_low_precision_steps_finite(data, tmp_path, precision):
 
 
 @pytest.mark.parametrize("flags", [["amx_bf16", "avx512_bf16"], []])
-def test_auto_precision_follows_the_cpu_and_says_so(data, tmp_path, monkeypatch, flags):
+def test_auto_precision_follows_the_cpu_and_says_so(
+    data, tmp_path, monkeypatch, flags, autocast_dtypes
+):
     """``precision: auto`` trains in bf16 on a CPU with native bf16, in fp32 elsewhere,
     and train.log names the choice and the reason."""
     monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: list(flags))
-    seen = []
-    orig = torch.autocast.__init__
-
-    def spy(self, device_type, dtype=None, *a, **kw):
-        seen.append(dtype)
-        orig(self, device_type, dtype, *a, **kw)
-
-    monkeypatch.setattr(torch.autocast, "__init__", spy)
+    seen = autocast_dtypes
     cfg = tinytts.write_config(
         tmp_path / "c.yaml", tinytts.base_train(max_steps=1, precision="auto")
     )
