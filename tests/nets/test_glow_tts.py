@@ -70,6 +70,32 @@ def test_training_drives_the_losses_down():
     assert torch.equal(out["durations"].sum(1), t_mel)
 
 
+def test_cpu_bf16_autocast_keeps_the_likelihood_terms_in_float32(monkeypatch):
+    """Under ``torch.autocast("cpu", bfloat16)`` (train.precision bf16/auto on a CPU) the
+    convolutions run in bf16, but the MAS scores, the log-determinant and both losses are
+    float32 and close to the fp32 pass on the same weights and batch."""
+    import glowtts.nets.glow_tts as gt
+
+    torch.manual_seed(0)
+    model = build_model({**TINY, "p_dropout": 0.0, "p_dropout_dec": 0.0}, n_vocab=11)
+    batch = _batch()
+    model.data_dependent_init(*batch)
+    scores = []
+    orig = gt.maximum_path
+    monkeypatch.setattr(gt, "maximum_path", lambda lp, m: scores.append(lp.dtype) or orig(lp, m))
+    ref = model(*batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(*batch)
+    assert scores == [torch.float32, torch.float32]
+    for k in ("loss", "mle_loss", "dur_loss", "logdet", "log_w"):
+        assert out[k].dtype == torch.float32, k
+    assert abs(out["mle_loss"].item() - ref["mle_loss"].item()) < 0.01 * abs(ref["mle_loss"].item())
+    torch.testing.assert_close(out["logdet"], ref["logdet"], rtol=1e-3, atol=1e-3)
+    assert torch.equal(out["durations"].sum(1), ref["durations"].sum(1))
+    out["loss"].backward()  # gradients reach every parameter in float32
+    assert all(p.grad is None or p.grad.dtype == torch.float32 for p in model.parameters())
+
+
 def test_duration_loss_does_not_train_the_encoder():
     model = build_model(TINY, n_vocab=11)
     out = model(*_batch())
