@@ -10,7 +10,8 @@ The distribution is the same: each element is kept independently with probabilit
 ``1 - p`` (``p`` resolved to 2**-32) and scaled by ``1 / (1 - p)``. The PCG64 stream is
 seeded from torch's default generator for every call, so ``torch.manual_seed`` makes
 training repeatable as before (the masks differ from ``nn.Dropout``'s for the same
-seed). On other devices, and inside ``torch.compile`` or a trace, it is ``F.dropout``.
+seed). Under ``torch.compile`` on a CPU it runs eagerly (a graph break), so compiled and
+eager training draw the same masks; on other devices and in a trace it is ``F.dropout``.
 """
 
 from __future__ import annotations
@@ -42,14 +43,13 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     """``F.dropout(x, p, training)`` with the CPU mask of :func:`keep_mask`."""
     if not training or p == 0.0:
         return x
-    if (
-        x.device.type != "cpu"
-        or p >= 1.0
-        or torch.compiler.is_compiling()
-        or torch.jit.is_scripting()
-        or torch.jit.is_tracing()
-    ):
+    if x.device.type != "cpu" or p >= 1.0 or torch.jit.is_scripting() or torch.jit.is_tracing():
         return F.dropout(x, p, training)
+    return _cpu_dropout(x, p)
+
+
+@torch.compiler.disable  # under torch.compile: a graph break, so the masks match eager mode
+def _cpu_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     # the scale is applied to x in its own dtype with a float scalar (rounded once),
     # never through a bf16 copy of 1 / (1 - p)
     return torch.where(keep_mask(x.shape, p), x * (1.0 / (1.0 - p)), 0.0)

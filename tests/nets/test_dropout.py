@@ -71,3 +71,14 @@ def test_eval_mode_zero_p_and_module():
     assert torch.equal(dropout(x, 1.0), F.dropout(x, 1.0, True))  # all dropped
     with pytest.raises(ValueError, match="dropout probability"):
         Dropout(1.5)
+
+
+def test_compiled_and_eager_draw_the_same_masks():
+    mod = Dropout(0.3).train()
+    compiled = torch.compile(mod, backend="eager")
+    x = torch.randn(2, 16, 40)
+    torch.manual_seed(3)
+    a = mod(x)
+    torch.manual_seed(3)
+    b = compiled(x)
+    torch.testing.assert_close(a, b, atol=0, rtol=0)
