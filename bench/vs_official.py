@@ -29,6 +29,7 @@ sys.path.append(str(REPO / "tests"))  # official_anchor, shared_paths (last: no 
 from glowtts.convert.official import convert_state_dict, translate_config  # noqa: E402
 from glowtts.nets import build_model  # noqa: E402
 from glowtts.text.official import N_RESERVED, OFFICIAL_SYMBOLS  # noqa: E402
+from glowtts.utils import cpu_model_and_flags  # noqa: E402
 
 RATIO_MEANS = "speedup = official time / our time (> 1: ours is faster)"
 
@@ -53,16 +54,7 @@ def load_official_code() -> tuple[types.ModuleType, types.ModuleType, Path]:
 
 def cpu_info() -> dict[str, Any]:
     """CPU model name, whether it has native bf16 / AMX, and torch's thread count."""
-    name, flags = "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and name == "unknown":
-                name = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:  # not Linux
-        pass
+    name, flags = cpu_model_and_flags()
     return {
         "model_name": name,
         **{f: f in flags for f in ("avx512_bf16", "amx_bf16", "amx_tile")},

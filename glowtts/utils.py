@@ -187,18 +187,28 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 flags in /proc/cpuinfo
 
 
-def cpu_bf16_flags() -> list[str]:
-    """The native-bf16 flags of this CPU (``amx_bf16``, ``avx512_bf16``) from
-    ``/proc/cpuinfo``; empty where the CPU has none or the file does not exist (not Linux)."""
+def cpu_model_and_flags() -> tuple[str, set[str]]:
+    """The CPU's model name and feature flags from ``/proc/cpuinfo`` (first CPU);
+    ``("unknown", set())`` where the file does not exist (not Linux)."""
+    name, flags = "unknown", set()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return [x for x in _BF16_FLAGS if x in flags]
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and name == "unknown":
+                    name = value.strip()
+                elif key.strip() == "flags" and not flags:
+                    flags = set(value.split())
     except OSError:
         pass
-    return []
+    return name, flags
+
+
+def cpu_bf16_flags() -> list[str]:
+    """The native-bf16 flags of this CPU (``amx_bf16``, ``avx512_bf16``); empty where the
+    CPU has none or ``/proc/cpuinfo`` does not exist."""
+    flags = cpu_model_and_flags()[1]
+    return [x for x in _BF16_FLAGS if x in flags]
 
 
 def cpu_has_native_bf16() -> bool:
