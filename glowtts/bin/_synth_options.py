@@ -39,7 +39,8 @@ def add_runtime_options(p: argparse.ArgumentParser) -> None:
         default=None,
         choices=("auto", "fp32", "bf16"),
         help="precision of the model and the HiFi-GAN vocoder: auto (bf16 on CPUs with "
-        "native bf16, else fp32), fp32 or bf16 (default: the model fp32, the vocoder auto)",
+        "native bf16, else fp32), fp32 or bf16 (default: the model as the voice's decode.precision, "
+        "fp32 unless set; the vocoder auto)",
     )
     p.add_argument(
         "--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)"

@@ -19,10 +19,17 @@ import kaldiio
 from tqdm import tqdm
 
 from ..data.kaldi import atomic_write_text, iter_fields
-from ..synthesis.batch_decode import DECODE_DEFAULTS, batches_by_length, decode_batch
+from ..synthesis.batch_decode import (
+    DECODE_DEFAULTS,
+    DECODE_PRECISIONS,
+    batches_by_length,
+    check_precision,
+    decode_batch,
+)
 from ..synthesis.loading import Experiment, load_experiment
 from ..text import intersperse
 from ..utils import (
+    describe_precision,
     model_command_parser,
     read_yaml_mapping,
     resolve_device,
@@ -48,6 +55,13 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--durations", default=None, help="teacher durations file 'utt d1 ... dN' (analysis)"
     )
+    p.add_argument(
+        "--precision",
+        default=None,
+        choices=DECODE_PRECISIONS,
+        help="acoustic model precision: fp32, bf16 or auto (bf16 autocast on CPUs with native "
+        "bf16); default: decode.precision",
+    )
     p.add_argument("--utt2spk", default=None, help="utt2spk for a multi-speaker model")
     p.add_argument(
         "--seed", type=int, default=0, help="noise seed (per utterance: seed + crc32(utt))"
@@ -69,6 +83,10 @@ def decode_options(args: argparse.Namespace, config: dict[str, Any]) -> dict[str
         sys.exit(
             f"glowtts-decode: unknown decode key(s) {sorted(unknown)}; valid: {sorted(DECODE_DEFAULTS)}"
         )
+    try:
+        check_precision(opts["precision"])
+    except ValueError as e:
+        sys.exit(f"glowtts-decode: decode.{e}")
     return opts
 
 
@@ -118,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     exp = load_experiment(args.exp, args.checkpoint, device)
     logging.info("decoding with %s", exp.checkpoint)
     opts = decode_options(args, exp.config)
+    logging.info("acoustic model precision %s", describe_precision(opts["precision"], device))
     items, teacher, spk = read_inputs(args, exp)
 
     out = Path(args.out_dir)
@@ -134,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
                 seed=args.seed,
                 durations=teacher,
                 spk=spk,
+                precision=opts["precision"],
             )
             bar.update(len(batch))
     write_outputs(out, results)

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
             args.vocoder,
             hifigan_options(args),
             cuda_graphs=args.cuda_graphs,
-            precision=args.precision or "fp32",
+            precision=args.precision,
         )
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"{PROG}: {e}")

@@ -254,7 +254,7 @@ def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
             compile=args.compile,
             cuda_graphs=args.cuda_graphs,
             max_seconds=args.max_seconds,
-            precision=args.precision or "fp32",
+            precision=args.precision,
         )
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))

@@ -6,6 +6,7 @@ The experiment is loaded by :func:`glowtts.synthesis.loading.load_experiment`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import time
 import zlib
@@ -16,16 +17,20 @@ import torch
 
 from ..data.collate import pad_tokens
 from ..nets import GlowTTS
+from ..utils import resolve_precision
 
 # The ``decode`` section of config.yaml: defaults of glowtts-decode and the Synthesizer.
 # ``max_seconds`` caps the audio of one Synthesizer request (all its chunks), checked on
-# the predicted durations before the decoder allocates anything.
+# the predicted durations before the decoder allocates anything. ``precision``: the
+# acoustic model's, fp32 | bf16 | auto (bf16 autocast on CPUs with native bf16).
 DECODE_DEFAULTS: dict[str, Any] = {
     "noise_scale": 0.667,
     "length_scale": 1.0,
     "batch_size": 16,
     "max_seconds": 600.0,
+    "precision": "fp32",
 }
+DECODE_PRECISIONS = ("auto", "fp32", "bf16")
 
 # Allowed ranges, inclusive; the one check used by the API, the CLIs and the server.
 # noise_scale is the prior temperature: training samples at 1.0 and the official
@@ -82,6 +87,21 @@ def check_max_seconds(value: Any) -> float:
     return v
 
 
+def check_precision(value: Any) -> str:
+    """``decode.precision`` / ``--precision``: one of :data:`DECODE_PRECISIONS`."""
+    if value not in DECODE_PRECISIONS:
+        raise ValueError(f"precision must be one of {DECODE_PRECISIONS}, got {value!r}")
+    return value
+
+
+def model_autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """The autocast the acoustic model runs under: none at fp32, bf16 autocast at bf16 (and
+    at ``auto`` on a CPU with native bf16). Likelihood terms and durations stay float32."""
+    if resolve_precision(check_precision(precision), device) == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
 def utt_seed(utt: str, seed: int) -> int:
     """Per-utterance noise seed: the same utterance gets the same noise in any batch or job."""
     return (zlib.crc32(utt.encode()) + seed) % (2**63)
@@ -133,9 +153,11 @@ def decode_batch(
     seed: int = 0,
     durations: dict[str, list[int]] | None = None,
     spk: dict[str, int] | None = None,
+    precision: str = "fp32",
 ) -> list[dict[str, Any]]:
     """Decode one batch of ``(utt, token ids)``; returns per-utterance mel ``(T, n_mels)``,
-    durations and the seconds spent (the batch time split by frames)."""
+    durations and the seconds spent (the batch time split by frames). ``precision``: see
+    :func:`model_autocast`."""
     noise_scale = check_scale("noise_scale", noise_scale)
     length_scale = check_scale("length_scale", length_scale)
     tokens, lengths = pad_tokens([ids for _, ids in batch])
@@ -151,15 +173,16 @@ def decode_batch(
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    out = model.inference(
-        tokens.to(device),
-        lengths.to(device),
-        noise_scale=noise_scale,
-        length_scale=length_scale,
-        durations=dur,
-        spk=spk_t,
-        seeds=[utt_seed(u, seed) for u, _ in batch],
-    )
+    with model_autocast(precision, device):
+        out = model.inference(
+            tokens.to(device),
+            lengths.to(device),
+            noise_scale=noise_scale,
+            length_scale=length_scale,
+            durations=dur,
+            spk=spk_t,
+            seeds=[utt_seed(u, seed) for u, _ in batch],
+        )
     if device.type == "cuda":
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t0

@@ -75,7 +75,14 @@ from ..text import EmptyTextError, Frontend
 from ..text.lexicon import LexiconSource
 from ..text.ssml import Break, insert_sentence_breaks, to_segments
 from ..utils import resolve_precision
-from .batch_decode import DECODE_DEFAULTS, check_max_seconds, check_scale, pack_by_length
+from .batch_decode import (
+    DECODE_DEFAULTS,
+    check_max_seconds,
+    check_precision,
+    check_scale,
+    model_autocast,
+    pack_by_length,
+)
 from .loading import load_experiment
 from .timings import timings
 
@@ -207,7 +214,7 @@ class Synthesizer:
         pause: float = 0.2,
         max_seconds: float | None = None,
         first_chunk_chars: int = 60,
-        precision: str = "fp32",
+        precision: str | None = None,
     ) -> None:
         self.model = model
         self.frontend = frontend
@@ -232,10 +239,9 @@ class Synthesizer:
         self.first_chunk_chars = first_chunk_chars
         self._lock = threading.Lock()
         self._infer = model.inference
-        # the acoustic model's precision (the vocoder has its own): bf16/fp16 autocast
-        self.precision = resolve_precision(precision, self.device)
-        if self.precision == "fp16" and self.device.type == "cpu":
-            raise ValueError("precision fp16 needs a CUDA device; on a CPU use bf16 or auto")
+        # the acoustic model's precision (the vocoder has its own): decode.precision unless given
+        asked = check_precision(opts["precision"] if precision is None else precision)
+        self.precision = resolve_precision(asked, self.device)
         if frontend.vocab_size > model.n_vocab:
             raise ValueError(
                 f"the front-end has {frontend.vocab_size} tokens but the model only {model.n_vocab}: "
@@ -266,8 +272,9 @@ class Synthesizer:
         (:class:`glowtts.synthesis.cuda_graphs.GraphedInference`): the first call of each bucket
         captures, later ones skip the per-kernel launch cost. ``options`` go to the
         constructor (``max_chunk_chars``, ``pause``, ``max_seconds``, ``first_chunk_chars``,
-        ``precision``: the acoustic model's, ``fp32`` (default), ``bf16`` or ``auto``, bf16
-        autocast on CPUs with native bf16; the vocoder's is in ``vocoder_options``).
+        ``precision``: the acoustic model's, ``fp32``, ``bf16`` or ``auto`` (bf16 autocast on
+        CPUs with native bf16); default: the config's ``decode.precision`` (fp32); the
+        vocoder's is in ``vocoder_options``).
         """
         device = torch.device(device)
         exp = load_experiment(path, checkpoint, device)
@@ -471,10 +478,7 @@ class Synthesizer:
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         """Autocast for the acoustic model at :attr:`precision` (none at fp32)."""
-        if self.precision == "fp32":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
-        return torch.autocast(self.device.type, dtype=dtype)
+        return model_autocast(self.precision, self.device)
 
     def _spk_tensor(self, sid: int | None, n: int) -> torch.Tensor | None:
         if sid is None:

@@ -61,3 +61,30 @@ def test_one_job_and_three_jobs_give_identical_outputs(tmp_path):
     # another seed gives other noise
     other = _decode(exp, token, tmp_path / "seed8", "--seed", "8")
     assert not np.allclose(other[utts[0]], whole[utts[0]])
+
+
+def test_precision_from_the_flag_or_the_decode_config(tmp_path, autocast_dtypes, capsys):
+    """--precision bf16 (or decode.precision in --decode_config) decodes under bf16
+    autocast, close to fp32; a bad decode.precision is an error naming the key."""
+    import pytest
+    import torch
+
+    exp = make_exp(tmp_path / "exp")
+    n_vocab = len((exp / "tokens.txt").read_text().splitlines())
+    token = tmp_path / "token"
+    _token_file(token, 4, n_vocab)
+    ref = _decode(exp, token, tmp_path / "fp32", "--seed", "3")
+    assert torch.bfloat16 not in autocast_dtypes
+    bf = _decode(exp, token, tmp_path / "bf16", "--seed", "3", "--precision", "bf16")
+    assert torch.bfloat16 in autocast_dtypes
+    for u in ref:
+        if ref[u].shape == bf[u].shape:  # durations may round differently in bf16
+            assert np.abs(ref[u] - bf[u]).max() < 0.1 * np.abs(ref[u]).max() + 0.1
+    conf = tmp_path / "decode.yaml"
+    conf.write_text("decode:\n  precision: bf16\n")
+    autocast_dtypes.clear()
+    _decode(exp, token, tmp_path / "conf", "--seed", "3", "--decode_config", str(conf))
+    assert torch.bfloat16 in autocast_dtypes
+    conf.write_text("decode:\n  precision: fp8\n")
+    with pytest.raises(SystemExit, match="decode.precision must be one of"):
+        _decode(exp, token, tmp_path / "bad", "--decode_config", str(conf))

@@ -340,5 +340,5 @@ def test_bf16_precision_runs_the_model_under_autocast_close_to_fp32(
     assert Synthesizer.from_exp(tiny_exp, precision="auto").precision == "fp32"
     monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: ["amx_bf16"])
     assert Synthesizer.from_exp(tiny_exp, precision="auto").precision == "bf16"
-    with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
+    with pytest.raises(ValueError, match="precision must be one of"):
         Synthesizer.from_exp(tiny_exp, precision="fp16")
