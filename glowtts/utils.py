@@ -184,6 +184,8 @@ def resolve_device(device: str, local_rank: int = 0) -> torch.device:
 
 # ----------------------------------------------------------------------- precision
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# inference (acoustic model, HiFi-GAN): the precisions synthesis accepts (fp16 is training only)
+INFERENCE_PRECISIONS = ("auto", "fp32", "bf16")
 _BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 flags in /proc/cpuinfo
 
 

@@ -17,7 +17,7 @@ import torch
 
 from ..data.collate import pad_tokens
 from ..nets import GlowTTS
-from ..utils import resolve_precision
+from ..utils import INFERENCE_PRECISIONS, resolve_precision
 
 # The ``decode`` section of config.yaml: defaults of glowtts-decode and the Synthesizer.
 # ``max_seconds`` caps the audio of one Synthesizer request (all its chunks), checked on
@@ -30,7 +30,7 @@ DECODE_DEFAULTS: dict[str, Any] = {
     "max_seconds": 600.0,
     "precision": "fp32",
 }
-DECODE_PRECISIONS = ("auto", "fp32", "bf16")
+DECODE_PRECISIONS = INFERENCE_PRECISIONS
 
 # Allowed ranges, inclusive; the one check used by the API, the CLIs and the server.
 # noise_scale is the prior temperature: training samples at 1.0 and the official

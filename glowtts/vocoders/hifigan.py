@@ -45,7 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..audio import MelConfig
-from ..utils import resolve_precision
+from ..utils import INFERENCE_PRECISIONS, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ def load_generator(
     return gen.to(device).eval(), config
 
 
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = INFERENCE_PRECISIONS
 
 
 def choose_precision(precision: str, device: torch.device) -> str:
