@@ -11,6 +11,8 @@ pocketsphinx WER of synthesized speech, reference recordings and the reference m
 through the vocoder (Griffin-Lim unless --vocoder says otherwise), the same through each
 of --vocoders (Griffin-Lim and HiFi-GAN), and a naturalness estimate (DistillMOS) of each
 of those audio sets ("skipped: <reason>" where DistillMOS or HiFi-GAN is not installed).
+``--decode_suffix _bf16`` evaluates ``decode_<set>_bf16/`` instead (a second decoding of
+the same model, e.g. the recipe's ``--decode_tag bf16``) into ``report_bf16.{json,md}``.
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--durations_dir", default=None, help="MAS durations root (default <exp_dir>/durations)"
     )
+    p.add_argument(
+        "--decode_suffix",
+        default="",
+        help="evaluate <exp>/decode_<set><SUFFIX> (e.g. _bf16) into report<SUFFIX>.{json,md}",
+    )
     p.add_argument("--checkpoint", default=None, help="for the NLL (default: best, else newest)")
     p.add_argument("--batch_size", type=int, default=8, help="NLL batch size")
     p.add_argument("--device", default="cpu", help="torch device for the NLL and the vocoder")
@@ -78,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not sets:
         print("glowtts-evaluate: error: --sets is empty", file=sys.stderr)
         return 2
+    if not all(c.isalnum() or c in "_-." for c in args.decode_suffix):
+        print(
+            f"glowtts-evaluate: error: --decode_suffix {args.decode_suffix!r}: use letters,"
+            " digits, '_', '-' or '.' only (it names decode_<set><SUFFIX> inside --exp)",
+            file=sys.stderr,
+        )
+        return 2
     opts = EvalOptions(
         asr=args.asr,
         nll=args.nll,
@@ -95,11 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         device=args.device,
         checkpoint=args.checkpoint,
         durations_dir=args.durations_dir,
+        decode_suffix=args.decode_suffix,
         progress=args.verbose,
     )
     try:
         report = evaluate(args.exp_dir, sets, args.data_dir, args.dump_dir, opts)
-        json_path, md_path = write_report(report, args.exp_dir)
+        json_path, md_path = write_report(report, args.exp_dir, f"report{args.decode_suffix}")
     except (MissingInputError, ImportError, ValueError, OSError) as e:
         print(f"glowtts-evaluate: error: {e}", file=sys.stderr)
         return 1

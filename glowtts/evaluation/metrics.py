@@ -57,6 +57,8 @@ class EvalOptions:
     device: str = "cpu"
     checkpoint: str | None = None
     durations_dir: str | None = None  # default <exp_dir>/durations
+    # decode dirs read: <exp_dir>/decode_<set><decode_suffix> (stage 5-6 --decode_tag)
+    decode_suffix: str = ""
     progress: bool = True
 
 

@@ -286,15 +286,18 @@ def render_markdown(report: dict[str, Any], md_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: dict[str, Any], exp_dir: str | Path) -> tuple[Path, Path]:
-    """Plots into ``<exp_dir>/report/``, then ``report.json`` and ``report.md`` (atomic writes)."""
+def write_report(
+    report: dict[str, Any], exp_dir: str | Path, name: str = "report"
+) -> tuple[Path, Path]:
+    """Plots into ``<exp_dir>/<name>/``, then ``<name>.json`` and ``<name>.md`` (atomic
+    writes); ``name`` is ``report`` plus the decode suffix of the evaluated dirs."""
     from glowtts.data.kaldi import atomic_write_text
 
     exp_dir = Path(exp_dir)
-    report["plots"] = _plots(report, exp_dir / "report")
+    report["plots"] = _plots(report, exp_dir / name)
     for res in report["sets"].values():
         res.get("durations", {}).pop("_pairs", None)
-    json_path, md_path = exp_dir / "report.json", exp_dir / "report.md"
+    json_path, md_path = exp_dir / f"{name}.json", exp_dir / f"{name}.md"
 
     def clean(x: Any) -> Any:  # NaN is not JSON
         if isinstance(x, float) and not math.isfinite(x):

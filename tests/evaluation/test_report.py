@@ -212,6 +212,18 @@ def test_missing_input_names_file_and_stage(recipe, tmp_path, remove, stage, cap
     assert stage in capsys.readouterr().err
 
 
+def test_decode_suffix_reads_its_own_dir_and_refuses_paths(recipe, capsys):
+    """``--decode_suffix _x`` reads decode_<set>_x (here absent: the error names it); a
+    suffix that could leave the experiment dir is refused before anything is read."""
+    argv = ["--exp_dir", str(recipe / "exp" / "tiny"), "--sets", "eval",
+            "--data_dir", str(recipe / "data"), "--dump_dir", str(recipe / "dump")]  # fmt: skip
+    assert evaluate_main([*argv, "--decode_suffix", "_bf16"]) == 1
+    assert "decode_eval_bf16" in capsys.readouterr().err
+    assert evaluate_main([*argv, "--decode_suffix", "/../../x"]) == 2
+    assert "--decode_suffix" in capsys.readouterr().err
+    assert not (recipe / "exp" / "tiny" / "report_bf16.json").exists()
+
+
 def test_text_only_set_gets_synthesized_wer_only(recipe, tmp_path):
     """A set without reference audio (e.g. long sentences made up for the robustness test)."""
     pytest.importorskip("pocketsphinx", reason="pocketsphinx (glowtts[eval]) is not installed")

@@ -144,6 +144,27 @@ def test_ljspeech_recipe_stages_0_to_7(ljspeech_mini: Path, tmp_path: Path, monk
     assert "dev" in json.dumps(report) and "eval" in json.dumps(report)
     assert (recipe / "exp" / "debug" / "report.md").is_file()
 
+    # --decode_tag: a second decoding (here at another precision) beside the default one,
+    # scored into its own report; the default decoding and report stay as they were
+    before = {p: (exp / p).read_text() for p in ("report.json", "decode_eval/feats.scp")}
+    _run(
+        recipe, "--stage", "5", "--stop_stage", "7", "--eval_sets", "eval", "--eval_max_utts",
+        "1", "--vocoder", "griffin_lim", "--decode_tag", "bf16", "--decode_args",
+        "--precision bf16", "--eval_args", "--mos false --vocoders=", *common,
+    )  # fmt: skip
+    assert {p: (exp / p).read_text() for p in before} == before
+    tagged = dict(kaldiio.load_scp(str(exp / "decode_eval_bf16" / "feats.scp")))
+    assert sorted(tagged) == sorted(sets["eval"])
+    assert "precision bf16" in "".join(
+        p.read_text() for p in (exp / "decode_eval_bf16" / "log").glob("decode.*.log")
+    )
+    tagged_report = json.loads((exp / "report_bf16.json").read_text())
+    assert list(tagged_report["sets"]) == ["eval"]
+    assert not any(k.startswith("synth_") for k in tagged_report["sets"]["eval"]["wer"]["hyps"][
+        sorted(sets["eval"])[0]])  # fmt: skip
+    with pytest.raises(AssertionError, match="--decode_tag"):
+        _run(recipe, "--stage", "5", "--stop_stage", "5", "--decode_tag", "../x", *common)
+
     # re-running a stage overwrites cleanly with the same result
     before = (recipe / "dump" / "dev" / "feats.scp").read_text()
     _run(recipe, "--stage", "1", "--stop_stage", "1", *common)

@@ -67,7 +67,10 @@ skip_bad=false        # stages 0-2: skip (and log) bad utterances instead of sto
 gpu_inference=false   # stage 5: decode on a GPU
 eval_max_utts=0       # stage 7: utterances per set in the report (0: all)
 vocoder=auto          # stage 6: auto (HiFi-GAN universal where it fits the mel, else Griffin-Lim) | hifigan | griffin_lim
-teacher_forcing=false # stages 5-6: decode with the stage-4 MAS durations (analysis) into decode_<set>_teacher
+teacher_forcing=false # stages 5-7: decode with the stage-4 MAS durations (analysis) into decode_<set>_teacher
+decode_tag=           # stages 5-7: decode into decode_<set>_<tag>, report into report_<tag>.{json,md}
+decode_args=          # extra arguments for glowtts-decode (stage 5; e.g. "--precision bf16")
+eval_args=            # extra arguments for glowtts-evaluate (stage 7; e.g. "--mos false")
 use_refined_dp=false  # stage 5: decode with the duration predictor refined in stage 4
 checkpoint=           # stages 4, 5, 7: checkpoint to decode with (default: best, else newest)
 train_args=           # extra arguments for glowtts-train (e.g. "--max_steps 100")
@@ -90,6 +93,10 @@ Usage: $0 [options]   (run from egs/<corpus>/tts1 through its run.sh)
   --gpu_inference true|false decode (stages 4, 5, 7) on a GPU
   --use_refined_dp true|false decode with the stage-4 duration predictor
   --teacher_forcing true|false decode with the stage-4 MAS durations into decode_<set>_teacher
+  --decode_tag NAME          stages 5-7 in decode_<set>_NAME and report_NAME.{json,md}, beside
+                             the default decoding (e.g. --decode_tag bf16 --decode_args "--precision bf16")
+  --train_args / --decode_args / --eval_args "..."  extra options of glowtts-train (stage 3),
+                             glowtts-decode (stage 5), glowtts-evaluate (stage 7)
   --vocoder auto|hifigan|griffin_lim  stage-6 vocoder (default: $vocoder: HiFi-GAN universal
                              where installed and fit for the mel, else Griffin-Lim)
 EOH
@@ -115,6 +122,10 @@ case $token_type in char|phn|bpe) ;; *) die "--token_type must be char, phn or b
 exp=$expdir/$tag
 decode_suffix=
 if [ "$teacher_forcing" = true ]; then decode_suffix=_teacher; fi
+if [ -n "$decode_tag" ]; then
+  [[ $decode_tag =~ ^[A-Za-z0-9_.-]+$ ]] || die "--decode_tag '$decode_tag': use letters, digits, '_', '-' or '.' only (it names decode_<set>_<tag>)"
+  decode_suffix+=_$decode_tag
+fi
 token_dir=data/token_list/$token_type
 all_sets=$(echo "$train_set $dev_set $eval_sets" | tr ' ' '\n' | awk 'NF && !seen[$0]++')
 
@@ -265,7 +276,7 @@ if [ $stage -le 5 ] && [ $stop_stage -ge 5 ]; then
     split_run_merge "$dumpdir/$s/token" "$dir/split$nj/token.JOB" "$merge" \
       ${decode_cmd} --gpu "$gpu_opt" JOB=1:"$nj" "$dir/log/decode.JOB.log" \
         glowtts-decode --exp "$exp" --token "$dir/split$nj/token.JOB" \
-          --out_dir "$dir/split$nj/JOB" --device "$device" --verbose false "${opts[@]}"
+          --out_dir "$dir/split$nj/JOB" --device "$device" --verbose false "${opts[@]}" $decode_args
     log "  $dir: $(wc -l <"$dir/feats.scp") utterances decoded"
   done
 fi
@@ -284,13 +295,15 @@ if [ $stage -le 6 ] && [ $stop_stage -ge 6 ]; then
 fi
 
 if [ $stage -le 7 ] && [ $stop_stage -ge 7 ]; then
-  log "stage 7: evaluation report -> $exp/report.md"
+  log "stage 7: evaluation report -> $exp/report$decode_suffix.md"
   device=cpu
   if [ "$gpu_inference" = true ]; then device=cuda; fi
   opts=()
   [ -z "$checkpoint" ] || opts+=(--checkpoint "$checkpoint")
+  # shellcheck disable=SC2086
   glowtts-evaluate --exp "$exp" --sets "$eval_sets" --data_dir data --dump_dir "$dumpdir" \
-    --max_utts "$eval_max_utts" --device "$device" --num_threads "$nj" --verbose false "${opts[@]}"
+    --max_utts "$eval_max_utts" --device "$device" --num_threads "$nj" --verbose false \
+    --decode_suffix "$decode_suffix" "${opts[@]}" $eval_args
 fi
 
 log "done: stages $stage..$stop_stage (exp: $exp)"
