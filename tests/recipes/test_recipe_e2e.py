@@ -171,6 +171,27 @@ def test_ljspeech_recipe_stages_0_to_7(ljspeech_mini: Path, tmp_path: Path, monk
     after = (recipe / "dump" / "dev" / "feats.scp").read_text()
     assert before == after
 
+    # --token_list: stage 2 takes another voice's list (here the trained one, reordered)
+    # instead of making one, and the ids follow it
+    voice = tmp_path / "voice"
+    (voice / "checkpoints").mkdir(parents=True)
+    tokens = (exp / "tokens.txt").read_text().splitlines()
+    tokens = tokens[:2] + tokens[:1:-1]  # <blank> <unk> stay first, the rest reversed
+    (voice / "tokens.txt").write_text("\n".join(tokens) + "\n")
+    shutil.copy(exp / "frontend.yaml", voice / "frontend.yaml")
+    stage2 = ["--stage", "2", "--stop_stage", "2", *common]
+    shutil.copy(recipe / "dump" / "dev" / "token", tmp_path / "dev.token")
+    # --init_from (a checkpoint path) implies the token list of its experiment dir
+    out = _run(recipe, *stage2, "--init_from", str(voice / "checkpoints" / "best.pth")).stdout
+    assert f"token list and front-end from {voice}" in out
+    made = recipe / "data" / "token_list" / "char"
+    assert (made / "tokens.txt").read_text().splitlines() == tokens
+    ids = {u: [tokens[int(i)] for i in ix] for u, *ix in _lines(recipe / "dump" / "dev" / "token")}
+    old_tokens = (exp / "tokens.txt").read_text().splitlines()
+    assert ids == {u: [old_tokens[int(i)] for i in ix] for u, *ix in _lines(tmp_path / "dev.token")}
+    with pytest.raises(AssertionError, match="not 'phn'"):
+        _run(recipe, *stage2, "--token_list", str(voice / "tokens.txt"), "--token_type", "phn")
+
 
 def test_ljspeech_recipe_missing_db_root_is_a_clear_error(tmp_path: Path):
     recipe = _mirror("ljspeech", tmp_path)

@@ -75,6 +75,8 @@ use_refined_dp=false  # stage 5: decode with the duration predictor refined in s
 checkpoint=           # stages 4, 5, 7: checkpoint to decode with (default: best, else newest)
 train_args=           # extra arguments for glowtts-train (e.g. "--max_steps 100")
 init_from=            # stage 3: fine-tune from this exp dir or checkpoint (with conf/tuning/finetune.yaml)
+token_list=           # stage 2: use this tokens.txt (and the frontend.yaml beside it) instead of
+                      # making one from the train text (default with --init_from: the source's)
 dumpdir=dump          # feature / token dump dir
 expdir=exp            # experiment root
 
@@ -95,6 +97,9 @@ Usage: $0 [options]   (run from egs/<corpus>/tts1 through its run.sh)
   --teacher_forcing true|false decode with the stage-4 MAS durations into decode_<set>_teacher
   --decode_tag NAME          stages 5-7 in decode_<set>_NAME and report_NAME.{json,md}, beside
                              the default decoding (e.g. --decode_tag bf16 --decode_args "--precision bf16")
+  --init_from EXP|CKPT       stage 3 fine-tunes from a trained voice; stage 2 then takes its
+                             token list and front-end unless --token_list says otherwise
+  --token_list FILE          stage 2: this tokens.txt and the frontend.yaml beside it
   --train_args / --decode_args / --eval_args "..."  extra options of glowtts-train (stage 3),
                              glowtts-decode (stage 5), glowtts-evaluate (stage 7)
   --vocoder auto|hifigan|griffin_lim  stage-6 vocoder (default: $vocoder: HiFi-GAN universal
@@ -171,12 +176,34 @@ fi
 
 if [ $stage -le 2 ] && [ $stop_stage -ge 2 ]; then
   log "stage 2: token list ($token_type) and token ids"
-  opts=()
-  [ -z "$nbpe" ] || opts+=(--nbpe "$nbpe")
-  # --skip_bad true: utterances with no letter/digit or with foreign characters are dropped and
-  # listed in $token_dir/skipped and $dumpdir/<set>/token.skipped
-  glowtts-make-token-list --config "$train_config" --token_type "$token_type" "${opts[@]}" \
-    --text "data/$train_set/text" --out_dir "$token_dir" --skip_bad "$skip_bad"
+  if [ -z "$token_list" ] && [ -n "$init_from" ]; then
+    # a fine-tuned model must read the ids its source was trained with
+    src=$init_from
+    [ -d "$src" ] || src=$(dirname "$(dirname "$src")")  # <exp>/checkpoints/<name>.pth
+    token_list=$src/tokens.txt
+  fi
+  if [ -n "$token_list" ]; then
+    src_dir=$(dirname "$token_list")
+    [ -f "$token_list" ] && [ -f "$src_dir/frontend.yaml" ] \
+      || die "--token_list $token_list: need that file and frontend.yaml beside it (an experiment dir or data/token_list/<type> holds both)"
+    # Frontend.save copies what the front-end needs (tokens, BPE model, lexicon) into token_dir
+    python - "$src_dir" "$token_dir" "$token_type" <<'PY' || die "--token_list $token_list: see the error above"
+import sys
+from glowtts.text.frontend import Frontend
+fe = Frontend.from_file(sys.argv[1])
+if fe.token_type != sys.argv[3]:
+    sys.exit(f"{sys.argv[1]}/frontend.yaml is a '{fe.token_type}' front-end, not '{sys.argv[3]}': pass --token_type {fe.token_type}")
+fe.save(sys.argv[2])
+PY
+    log "  token list and front-end from $src_dir (not made from data/$train_set/text)"
+  else
+    opts=()
+    [ -z "$nbpe" ] || opts+=(--nbpe "$nbpe")
+    # --skip_bad true: utterances with no letter/digit or with foreign characters are dropped and
+    # listed in $token_dir/skipped and $dumpdir/<set>/token.skipped
+    glowtts-make-token-list --config "$train_config" --token_type "$token_type" "${opts[@]}" \
+      --text "data/$train_set/text" --out_dir "$token_dir" --skip_bad "$skip_bad"
+  fi
   for s in $all_sets; do
     mkdir -p "$dumpdir/$s"
     glowtts-tokenize --frontend "$token_dir/frontend.yaml" --text "data/$s/text" --out "$dumpdir/$s/token" \
