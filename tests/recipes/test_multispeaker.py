@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import string
 import subprocess
 import sys
 import zipfile
@@ -33,6 +34,7 @@ from glowtts.bin.decode import main as decode_main
 from glowtts.bin.train import main as train_main
 from glowtts.data.datadir import validate_data_dir
 from glowtts.synthesis.loading import load_experiment
+from glowtts.text.frontend import Frontend
 
 REPO = Path(__file__).resolve().parents[2]
 VCTK_LOCAL = REPO / "egs" / "vctk" / "tts1" / "local"
@@ -346,3 +348,43 @@ def test_slt_kal_mini_recipe_two_speakers(tmp_path: Path, monkeypatch):
     assert kal.shape != slt.shape or not np.allclose(kal, slt)
     with pytest.raises(ValueError, match="unknown speaker"):
         syn.synthesize([text], spk="RMS", vocode=False)
+
+
+# ------------------------------------------------------------------ kal_mini recipe
+
+
+def test_kal_mini_recipe_is_slt_minis_text_in_the_kal_voice(tmp_path: Path, monkeypatch):
+    """The fine-tuning target: kal alone, sentence i the text of slt_mini's SLT<i>, split
+    like slt_mini, and token ids from a given voice's list (stage 2 --token_list)."""
+    _festival_or_skip()
+    recipe = _mirror("kal_mini", tmp_path)
+    voice = tmp_path / "voice"  # a char front-end whose token list is in an odd order
+    voice.mkdir()
+    chars = sorted({c for c in string.printable if not c.isspace() or c == " "}, reverse=True)
+    tokens = ["<blank>", "<unk>", *("<space>" if c == " " else c for c in chars)]
+    (voice / "tokens.txt").write_text("\n".join(tokens) + "\n")
+    (voice / "frontend.yaml").write_text(
+        "token_type: char\ncleaners: [english]\nlowercase: true\nadd_blank: false\n"
+        "token_list: tokens.txt\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        ["./run.sh", "--n_sentences", "10", "--stage", "-1", "--stop_stage", "2",
+         "--token_type", "char", "--token_list", str(voice / "tokens.txt")],
+        cwd=recipe, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    monkeypatch.chdir(recipe)
+    slt_list = (REPO / "egs" / "slt_mini" / "tts1" / "local" / "sentences.txt").read_text()
+    slt_list = slt_list.splitlines()
+    for s, n in (("train", 8), ("dev", 1), ("eval", 1)):
+        validate_data_dir(recipe / "data" / s)
+        assert set(_kv(recipe / "data" / s / "utt2spk").values()) == {"KAL"}
+        texts = _kv(recipe / "data" / s / "text")
+        assert len(texts) == n
+        assert all(t == slt_list[int(u[3:]) - 1] for u, t in texts.items())
+    assert sorted(_kv(recipe / "data" / "eval" / "text")) == ["KAL0010"]  # the last, as slt
+    made = recipe / "data" / "token_list" / "char"
+    assert (made / "tokens.txt").read_text().splitlines() == tokens
+    _, *ids = (recipe / "dump" / "eval" / "token").read_text().split()
+    assert [int(i) for i in ids] == Frontend.from_file(str(voice)).encode(slt_list[9])
