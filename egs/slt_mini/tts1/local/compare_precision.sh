@@ -43,7 +43,7 @@ first_seed=${seeds%% *}
 runs=("auto:$first_seed")
 for s in $seeds; do runs+=("fp32:$s"); done
 ckpt=$(printf 'step_%08d.pth' "$steps")
-score=(--eval_sets "$sub" --vocoder hifigan --eval_args "$eval_args")
+score=(--eval_sets "$sub" --vocoder auto --eval_args "$eval_args")  # auto: HiFi-GAN universal where installed
 for run in "${runs[@]}"; do
   precision=${run%%:*} seed=${run##*:}
   tag=${prefix}_${precision}_seed$seed
@@ -84,6 +84,7 @@ if dev[tags[0]] and len(fp32) > 1:
     out["auto_within_fp32_spread"] = min(fp32) <= dev[tags[0]]["loss"] <= max(fp32)
     out["auto_minus_fp32_mean"] = dev[tags[0]]["loss"] - sum(fp32) / len(fp32)
 out["mcd_db"] = {t: mcd(f"exp/{t}/report.json") for t in tags}
+out["vocoder"] = {t: open(f"exp/{t}/decode_{sub}/wav/vocoder").read().strip() for t in tags}
 out["wer"] = {f"{b} - {a}": compare(f"exp/{a}/report.json", f"exp/{b}/report.json")
               for i, a in enumerate(tags) for b in tags[i + 1:]}
 fp32_rep, bf16_rep = f"exp/{fp32_tag}/report.json", f"exp/{fp32_tag}/report_bf16.json"
