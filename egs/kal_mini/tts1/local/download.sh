@@ -7,7 +7,7 @@
 # Usage: local/download.sh [make_corpus.sh options] <download_dir>
 #   e.g. local/download.sh --n_sentences 3000 downloads
 # Options (--n_sentences, --nj, --sentences, --auto_install, --sources, --extend) go to
-# make_corpus.sh unchanged, except --voice and --id_prefix, which are fixed here.
+# make_corpus.sh unchanged; --voice and --id_prefix are fixed here (kal, KAL).
 # Debian/Ubuntu packages: festival sox festvox-kallpc16k.
 set -euo pipefail
 local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes may be reached through links
@@ -15,12 +15,7 @@ local_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)  # physical: recipes 
 if [ $# -lt 1 ] || [[ "${!#}" == --* ]]; then
     usage_error "the last argument must be <download_dir>"
 fi
-for a in "${@:1:$#-1}"; do
-    if [[ "${a}" == --voice* || "${a}" == --id_prefix* ]]; then
-        echo "$0: error: ${a%%=*} is fixed here (voice kal, ids KAL*)" >&2
-        exit 1
-    fi
-done
 dir=${!#}
-exec "${local_dir}/../../../slt_mini/tts1/local/make_corpus.sh" --voice kal "${@:1:$#-1}" \
-    "${dir}/kal_mini"
+# given last, --voice and --id_prefix override any the caller passed
+exec "${local_dir}/../../../slt_mini/tts1/local/make_corpus.sh" "${@:1:$#-1}" \
+    --voice kal --id_prefix KAL "${dir}/kal_mini"
