@@ -43,6 +43,7 @@ DEBUG_TRAIN = {
     "tensorboard": False,
     "progress_bar": False,
 }
+DEBUG_DURATION = {"max_steps": 20, "log_interval_steps": 10, "eval_interval_steps": 10}
 
 
 def _mirror(corpus: str, tmp_path: Path) -> Path:
@@ -59,6 +60,7 @@ def _debug_config(recipe: Path, tmp_path: Path, text: dict | None = None) -> Pat
     conf = yaml.safe_load((recipe / "conf" / "train.yaml").read_text())
     conf["model"].update(DEBUG_MODEL)
     conf["train"].update(DEBUG_TRAIN)
+    conf["duration"].update(DEBUG_DURATION)  # the recipes' 300-2,000 steps: minutes here
     conf["text"].update(text or {})
     path = tmp_path / "debug.yaml"
     path.write_text(yaml.safe_dump(conf))
