@@ -7,8 +7,8 @@
 # scores it the same way. Prints one JSON object: each run's dev loss at that step, the
 # spread of the fp32 seeds, and paired-bootstrap WER differences (glowtts-compare-wer) of
 # every training pair and of bf16 against fp32 inference.
-# Needs stages -1..2 of ./run.sh (corpus, features, tokens). Every step resumes or redoes
-# itself, so the script can be stopped and started again.
+# Needs stages -1..2 of ./run.sh (corpus, features, tokens). Trainings resume and a report
+# made from the same checkpoint is kept, so the script can be stopped and started again.
 #   local/compare_precision.sh --steps 1000 > exp/compare_precision.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,19 +43,24 @@ first_seed=${seeds%% *}
 runs=("auto:$first_seed")
 for s in $seeds; do runs+=("fp32:$s"); done
 ckpt=$(printf 'step_%08d.pth' "$steps")
+scored() {  # scored <report.json>: it exists and scored $sub with the step-$steps checkpoint
+  [ -s "$1" ] && python -c 'import json, sys; r = json.load(open(sys.argv[1]))
+sys.exit(not (r.get("checkpoint", "").endswith(sys.argv[2]) and sys.argv[3] in r["sets"]))' \
+    "$1" "$ckpt" "$sub"
+}
 score=(--eval_sets "$sub" --vocoder auto --eval_args "$eval_args")  # auto: HiFi-GAN universal where installed
 for run in "${runs[@]}"; do
   precision=${run%%:*} seed=${run##*:}
   tag=${prefix}_${precision}_seed$seed
   ./run.sh --stage 3 --stop_stage 3 --train_config "$config" --tag "$tag" \
     --train_args "--precision $precision --seed $seed --max_steps $steps" >&2
-  ./run.sh --stage 5 --stop_stage 7 --train_config "$config" --tag "$tag" \
-    --checkpoint "exp/$tag/checkpoints/$ckpt" "${score[@]}" >&2
+  scored "exp/$tag/report.json" || ./run.sh --stage 5 --stop_stage 7 --train_config "$config" \
+    --tag "$tag" --checkpoint "exp/$tag/checkpoints/$ckpt" "${score[@]}" >&2
 done
 fp32_tag=${prefix}_fp32_seed$first_seed
-./run.sh --stage 5 --stop_stage 7 --train_config "$config" --tag "$fp32_tag" \
-  --checkpoint "exp/$fp32_tag/checkpoints/$ckpt" "${score[@]}" \
-  --decode_tag bf16 --decode_args "--precision bf16" >&2
+scored "exp/$fp32_tag/report_bf16.json" || ./run.sh --stage 5 --stop_stage 7 \
+  --train_config "$config" --tag "$fp32_tag" --checkpoint "exp/$fp32_tag/checkpoints/$ckpt" \
+  "${score[@]}" --decode_tag bf16 --decode_args "--precision bf16" >&2
 
 python - "$prefix" "$steps" "$sub" "$fp32_tag" "${runs[@]}" <<'EOF'
 import json, subprocess, sys
