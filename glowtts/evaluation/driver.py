@@ -92,8 +92,8 @@ def evaluate(
     Inputs (relative to the recipe dir): ``data/<set>/{text,wav.scp}`` (stage 0),
     ``dump/<set>/{feats.scp,token}`` (stages 1, 2), ``<exp>/config.yaml`` and a checkpoint
     (stage 3), ``<exp>/decode_<set>/{feats.scp,durations,timing}`` (stage 5),
-    ``<exp>/decode_<set>/wav/`` (stage 6; ``decode_<set><opts.decode_suffix>`` for both), optionally ``<exp>/durations/<set>/durations``
-    (stage 4). A set without ``data/<set>/wav.scp`` (text only, e.g. long sentences) gets
+    ``<exp>/decode_<set>/wav/`` (stage 6; both in ``decode_<set><opts.decode_suffix>``),
+    optionally ``<exp>/durations/<set>/durations`` (stage 4). A set without ``data/<set>/wav.scp`` (text only, e.g. long sentences) gets
     the synthesized-speech WER only.
 
     Raises:
@@ -113,9 +113,14 @@ def evaluate(
     return report
 
 
+def _decode_dir(exp_dir: Path, s: str, opts: EvalOptions) -> Path:
+    """Stages 5-6 of set ``s``: ``<exp>/decode_<s><opts.decode_suffix>``."""
+    return exp_dir / f"decode_{s}{opts.decode_suffix}"
+
+
 def _check_inputs(exp_dir: Path, data_dir: Path, dump_dir: Path, s: str, opts: EvalOptions) -> None:
     require(data_dir / s / "text", "stage 0 (data preparation)")
-    dec = exp_dir / f"decode_{s}{opts.decode_suffix}"
+    dec = _decode_dir(exp_dir, s, opts)
     require(dec / "feats.scp", "stage 5 (decoding)")
     require(dec / "durations", "stage 5 (decoding)")
     if (data_dir / s / "wav.scp").is_file():
@@ -162,7 +167,7 @@ def _report_header(run: _Run) -> dict[str, Any]:
 
 def _evaluate_set(run: _Run, s: str) -> dict[str, Any]:
     """The metrics of one set."""
-    opts, dec = run.opts, run.exp_dir / f"decode_{s}{run.opts.decode_suffix}"
+    opts, dec = run.opts, _decode_dir(run.exp_dir, s, run.opts)
     text = {ln.key: ln.rest for ln in read_lines(run.data_dir / s / "text")}
     hyp_feats = FeatsReader(dec / "feats.scp")
     has_ref = (run.data_dir / s / "wav.scp").is_file()
@@ -239,7 +244,7 @@ def _nll_and_durations(
         nll = {"status": "n/a (" + ("disabled" if run.nll is None else "no reference audio") + ")"}
     if mas is None:
         return nll, {"status": "n/a (run stage 4)"}
-    dec = run.exp_dir / f"decode_{s}{run.opts.decode_suffix}"
+    dec = _decode_dir(run.exp_dir, s, run.opts)
     pred = read_int_table(dec / "durations")
     token_path = run.dump_dir / s / "token"
     n_tok = {u: len(f) for u, f in iter_fields(token_path)} if token_path.is_file() else None
