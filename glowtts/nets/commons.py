@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 
 def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
@@ -55,3 +56,24 @@ def path_from_durations(durations: torch.Tensor, mask: torch.Tensor) -> torch.Te
     end = frames.view(1, 1, -1) < cum.unsqueeze(-1)
     start = frames.view(1, 1, -1) < (cum - durations).unsqueeze(-1)
     return (end & ~start).to(mask.dtype) * mask
+
+
+def conv2d_twin(m: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspose2d:
+    """The same convolution over ``(B, C, 1, T)``: kernel ``(1, k)``, the same weights."""
+    k, pad = m.kernel_size[0], (0, m.padding[0])
+    if isinstance(m, nn.ConvTranspose1d):
+        out = nn.ConvTranspose2d(m.in_channels, m.out_channels, (1, k), (1, m.stride[0]), pad)
+    else:
+        out = nn.Conv2d(
+            m.in_channels,
+            m.out_channels,
+            (1, k),
+            stride=(1, m.stride[0]),
+            padding=pad,
+            dilation=(1, m.dilation[0]),
+            groups=m.groups,
+            bias=m.bias is not None,
+        )
+    out.weight = nn.Parameter(m.weight.detach().unsqueeze(2), requires_grad=False)
+    out.bias = m.bias
+    return out.to(m.weight.device, m.weight.dtype)

@@ -45,6 +45,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..audio import MelConfig
+from ..nets.commons import conv2d_twin
 from ..utils import INFERENCE_PRECISIONS, resolve_precision
 
 logger = logging.getLogger(__name__)
@@ -330,20 +331,6 @@ def choose_precision(precision: str, device: torch.device) -> str:
     return resolve_precision(precision, device)
 
 
-def _conv2d_of(m: nn.Conv1d | nn.ConvTranspose1d) -> nn.Module:
-    """The same convolution over ``(B, C, 1, T)``: kernel ``(1, k)``, same weights."""
-    k, pad = m.kernel_size[0], (0, m.padding[0])
-    if isinstance(m, nn.ConvTranspose1d):
-        out = nn.ConvTranspose2d(m.in_channels, m.out_channels, (1, k), (1, m.stride[0]), pad)
-    else:
-        out = nn.Conv2d(
-            m.in_channels, m.out_channels, (1, k), padding=pad, dilation=(1, m.dilation[0])
-        )
-    out.weight = nn.Parameter(m.weight.detach().unsqueeze(2), requires_grad=False)
-    out.bias = m.bias
-    return out.to(m.weight.device, m.weight.dtype)
-
-
 def to_conv2d_channels_last(generator: HiFiGANGenerator) -> HiFiGANGenerator:
     """``generator`` (in place) with every conv as its 2-D twin, weights channels-last.
 
@@ -356,7 +343,7 @@ def to_conv2d_channels_last(generator: HiFiGANGenerator) -> HiFiGANGenerator:
     for module in list(generator.modules()):
         for name, child in list(module.named_children()):
             if isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
-                setattr(module, name, _conv2d_of(child))
+                setattr(module, name, conv2d_twin(child))
     return generator.to(memory_format=torch.channels_last)
 
 
