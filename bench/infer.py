@@ -34,7 +34,7 @@ fp32: waveform SNR.
 
 Usage: ``python bench/infer.py [--threads N] [--repeats N] [--device auto|cpu|cuda]``
 
-``--official [--lengths 50,100,200] [--precisions fp32,bf16]`` (CPU; needs
+``--official [--lengths 50,100,200] [--precisions fp32,bf16,bf16_1d]`` (CPU; needs
 ``../shared/anchors/glow-tts``): the official Glow-TTS code's ``FlowGenerator`` from its
 ``configs/base.json`` beside ours with the same weights (converted by
 :mod:`glowtts.convert.official`), batch 1, one call of each in turn (official, ours fp32,
@@ -46,8 +46,10 @@ its bias ``log(frames_per_token - 0.5)``, whose ceiling is exactly
 same T_mel (checked), both still run their duration predictor. The official side runs
 fp32 under ``torch.no_grad`` after ``store_inverse()`` and ``eval()`` (as its inference
 notebook); ours after ``prepare_for_inference()`` under ``torch.inference_mode``, fp32 and
-bf16 (CPU autocast). Reported per length: medians and RTFs of each, ``speedup_<prec>`` =
-official / ours (> 1: ours is faster); and the CPU model with its bf16 / AMX flags, torch
+bf16 (CPU autocast), with its convs in channels-last 2-D layout as the Synthesizer and
+``glowtts-decode`` run them on a CPU (``use_channels_last_convs()``), or with ``_1d``
+(``fp32_1d``, ``bf16_1d``) as plain 1-D convs. Reported per length: medians and RTFs
+of each, ``speedup_<variant>`` = official / ours (> 1: ours is faster); and the CPU model with its bf16 / AMX flags, torch
 version and thread count. E.g. ``python bench/infer.py --official --repeats 5 --warmup 2``.
 """
 
@@ -55,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import functools
 import json
 import math
@@ -215,6 +218,9 @@ def run_vocoder(mel_case: dict, device: torch.device, args) -> dict:
     return out
 
 
+OURS_VARIANTS = ("fp32", "bf16", "fp32_1d", "bf16_1d")
+
+
 def build_official_pair(frames_per_token: int) -> tuple[torch.nn.Module, torch.nn.Module, dict]:
     """The official model from its ``configs/base.json`` and ours with the same weights
     (see ``bench/vs_official.py``), both duration predictors set to ``frames_per_token``;
@@ -243,9 +249,10 @@ def _timed(fn, ctx) -> tuple[float, int]:
         return time.perf_counter() - t0, frames
 
 
-def time_vs_official(theirs, ours, n_tokens: int, args) -> dict:
-    """Official (fp32, ``no_grad``) and ours per precision (``inference_mode``, bf16 by
-    CPU autocast) on the same ``n_tokens`` tokens, interleaved call by call."""
+def time_vs_official(theirs, ours: dict, n_tokens: int, args) -> dict:
+    """Official (fp32, ``no_grad``) and ours per variant of ``--precisions``
+    (``inference_mode``, bf16 by CPU autocast; ``ours`` maps the conv layout, ``cl`` or
+    ``1d``, to a model) on the same ``n_tokens`` tokens, interleaved call by call."""
     g = torch.Generator().manual_seed(n_tokens)
     x = torch.randint(1, N_VOCAB, (1, n_tokens), generator=g)  # official ids
     x_len = torch.tensor([n_tokens])
@@ -256,12 +263,14 @@ def time_vs_official(theirs, ours, n_tokens: int, args) -> dict:
         (y, *_), *_ = theirs(x, x_len, gen=True, **DECODING)
         return y.shape[-1]
 
-    def ours_call() -> int:
-        return int(ours.inference(x_ours, x_len, **DECODING, durations=dur)["mel_lengths"][0])
+    def ours_call(model) -> int:
+        return int(model.inference(x_ours, x_len, **DECODING, durations=dur)["mel_lengths"][0])
 
     sides = {"official": (official, torch.no_grad)}
-    for prec in args.precisions.split(","):
-        sides[f"ours_{prec}"] = (ours_call, functools.partial(_ours_context, prec))
+    for variant in args.precisions.split(","):
+        prec, _, layout = variant.partition("_")
+        call = functools.partial(ours_call, ours[layout or "cl"])
+        sides[f"ours_{variant}"] = (call, functools.partial(_ours_context, prec))
     times: dict[str, list[float]] = {k: [] for k in sides}
     frames = {}
     for i in range(args.warmup + args.repeats):
@@ -300,10 +309,11 @@ def _vs_official_row(n_tokens: int, frames: dict, times: dict) -> dict:
 
 def main_official(args) -> None:
     """``--official``: the official model beside ours, CPU, batch 1; prints the JSON."""
-    if not set(args.precisions.split(",")) <= {"fp32", "bf16"}:
-        raise SystemExit(f"--precisions takes fp32,bf16; got {args.precisions!r}")
+    if not set(args.precisions.split(",")) <= set(OURS_VARIANTS):
+        raise SystemExit(f"--precisions takes {','.join(OURS_VARIANTS)}; got {args.precisions!r}")
     torch.set_num_threads(args.threads)
-    theirs, ours, counts = build_official_pair(args.frames_per_token)
+    theirs, ours_1d, counts = build_official_pair(args.frames_per_token)
+    ours = {"1d": ours_1d, "cl": copy.deepcopy(ours_1d).use_channels_last_convs()}
     result = {
         "bench": "mel generation vs the official glow-tts (configs/base.json, batch 1, CPU)",
         "weights": "identical: the official FlowGenerator (seed 0, ActNorm data-dependent init) "
@@ -312,7 +322,8 @@ def main_official(args) -> None:
         "duration predictor's last conv outputs a constant log-duration (same in ours, "
         "which is also handed those durations)",
         "official": "fp32 under torch.no_grad, after store_inverse() (its inference notebook)",
-        "ours": "prepare_for_inference(), torch.inference_mode; bf16 = CPU autocast",
+        "ours": "prepare_for_inference(), torch.inference_mode; bf16 = CPU autocast; "
+        "channels-last 2-D convs (use_channels_last_convs) unless _1d",
         "ratio": vs_official.RATIO_MEANS,
         "cpu": vs_official.cpu_info(),
         "python": platform.python_version(),
@@ -364,7 +375,11 @@ def main(argv: list[str] | None = None) -> None:
         help="time the official glow-tts (../shared/anchors) beside ours, CPU, interleaved",
     )
     p.add_argument("--lengths", default="50,100,200", help="--official: token counts")
-    p.add_argument("--precisions", default="fp32,bf16", help="--official: ours at each")
+    p.add_argument(
+        "--precisions",
+        default="fp32,bf16,bf16_1d",
+        help=f"--official: ours at each of {','.join(OURS_VARIANTS)} (_1d: plain 1-D convs)",
+    )
     args = p.parse_args(argv)
     if args.official:
         return main_official(args)

@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     set_num_threads(args.num_threads)
     device = resolve_device(args.device)
     exp = load_experiment(args.exp, args.checkpoint, device)
+    if device.type == "cpu":
+        exp.model.use_channels_last_convs()  # same function, the CPU kernels' fast layout
     logging.info("decoding with %s", exp.checkpoint)
     opts = decode_options(args, exp.config)
     logging.info("acoustic model precision %s", describe_precision(opts["precision"], device))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
@@ -77,3 +78,49 @@ def conv2d_twin(m: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspo
     out.weight = nn.Parameter(m.weight.detach().unsqueeze(2), requires_grad=False)
     out.bias = m.bias
     return out.to(m.weight.device, m.weight.dtype)
+
+
+class ChannelsLastConv1d(nn.Module):
+    """Inference stand-in for an ``nn.Conv1d``: the same convolution, run as its 2-D twin
+    (:func:`conv2d_twin`) on channels-last data. Input and output stay ``(B, C, T)``.
+
+    Why: oneDNN's CPU convolutions (AMX and AVX-512 bf16 kernels) compute in
+    channels-last layout, and 3-D tensors have none, so every 1-D conv reorders its
+    input and output. Here the output keeps the channels-minor strides ``(C * T, 1, C)``;
+    elementwise ops preserve them, so the next conv's reorder is a no-op. Under autocast
+    the weights are cast once, on the first call, not on every call as autocast does
+    (the cache assumes frozen weights: inference only).
+    """
+
+    def __init__(self, conv: nn.Conv1d) -> None:
+        super().__init__()
+        if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            raise ValueError(f"ChannelsLastConv1d: only numeric zero padding, got {conv}")
+        self.conv = conv2d_twin(conv).to(memory_format=torch.channels_last)
+        self._cast: dict[torch.dtype, tuple[torch.Tensor, torch.Tensor | None]] = {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(B, C_in, T)`` -> ``(B, C_out, T_out)``."""
+        w, b = self.conv.weight, self.conv.bias
+        kind = x.device.type
+        if torch.is_autocast_enabled(kind):
+            dt = torch.get_autocast_dtype(kind)
+            if dt not in self._cast:
+                self._cast[dt] = (w.detach().to(dt), None if b is None else b.detach().to(dt))
+            (w, b), x = self._cast[dt], x.to(dt)
+        x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        c = self.conv
+        y = F.conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups)
+        return y.squeeze(2)
+
+
+def convs_to_channels_last(module: nn.Module) -> nn.Module:
+    """``module`` (in place) with every ``nn.Conv1d`` replaced by a
+    :class:`ChannelsLastConv1d` (same function). Weight norm must be folded first."""
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.Conv1d):
+                if nn.utils.parametrize.is_parametrized(child):
+                    raise ValueError(f"{name}: fold its weight norm before (prepare_for_inference)")
+                setattr(parent, name, ChannelsLastConv1d(child))
+    return module

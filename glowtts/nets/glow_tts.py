@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..monotonic_align import maximum_path
-from .commons import path_from_durations, sequence_mask
+from .commons import convs_to_channels_last, path_from_durations, sequence_mask
 from .encoder import TextEncoder
 from .flows import ActNorm, FlowDecoder
 
@@ -340,6 +340,13 @@ class GlowTTS(nn.Module):
         """Fold weight norm and cache inverse 1x1 convs; returns self in eval mode."""
         self.eval()
         self.decoder.prepare_for_inference()
+        return self
+
+    def use_channels_last_convs(self) -> GlowTTS:
+        """Run every conv as a channels-last 2-D conv (:class:`ChannelsLastConv1d`), the
+        fast layout of CPU bf16 kernels; same function. Inference only, after
+        :meth:`prepare_for_inference`; in place, returns self."""
+        convs_to_channels_last(self)
         return self
 
 

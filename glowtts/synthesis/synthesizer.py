@@ -286,6 +286,8 @@ class Synthesizer:
         if compile:
             model.encoder = torch.compile(model.encoder, dynamic=True)
             model.decoder = torch.compile(model.decoder, dynamic=True)
+        elif device.type == "cpu":
+            model.use_channels_last_convs()  # same function, the CPU kernels' fast layout
         syn = cls(
             model,
             frontend,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,44 @@ def test_bad_input_is_a_clear_error():
         model(tokens, t_text, bad, t_mel)
     with pytest.raises(ValueError, match="feats must be"):
         model(tokens, t_text, feats[..., :5], t_mel)
+
+
+@pytest.mark.parametrize("n_speakers", [1, 3])
+def test_channels_last_convs_keep_the_function(n_speakers):
+    """``use_channels_last_convs`` (the CPU inference layout) changes no output: a padded
+    batch of three, speakers or not, fp32 to rounding and under bf16 autocast alike."""
+    torch.manual_seed(0)
+    speakers = {"n_speakers": n_speakers, "gin_channels": 4} if n_speakers > 1 else {}
+    model = build_model(tinytts.tiny_model(n_layers_enc=2, **speakers), n_vocab=11).eval()
+    tokens, t_text, feats, t_mel = _batch()
+    spk = torch.tensor([0, 2, 1]) if n_speakers > 1 else None
+    model.data_dependent_init(tokens, t_text, feats, t_mel, spk=spk)
+    for mod in model.modules():  # couplings start as the identity: make them act
+        if isinstance(mod, torch.nn.Conv1d):
+            torch.nn.init.normal_(mod.weight, std=0.1)
+    model.prepare_for_inference()
+    plain = copy.deepcopy(model)
+    model.use_channels_last_convs()
+    assert not any(isinstance(m, torch.nn.Conv1d) for m in model.modules())
+
+    def run(m, **kw):
+        g = torch.Generator().manual_seed(1)
+        with torch.inference_mode():
+            return m.inference(tokens, t_text, spk=spk, generator=g, **kw)
+
+    a, b = run(plain), run(model)
+    assert torch.equal(a["durations"], b["durations"])
+    assert b["mel"].dtype == torch.float32
+    assert torch.allclose(a["mel"], b["mel"], atol=1e-5), (a["mel"] - b["mel"]).abs().max()
+    teacher = torch.full_like(tokens, 3) * (torch.arange(tokens.shape[1]) < t_text.unsqueeze(1))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        c, d = run(plain, durations=teacher), run(model, durations=teacher)
+        d2 = run(model, durations=teacher)  # second call: the cached bf16 weights
+    assert torch.allclose(c["mel"].float(), d["mel"].float(), atol=1e-2)
+    assert torch.equal(d["mel"], d2["mel"])
+
+
+def test_channels_last_convs_need_folded_weight_norm():
+    model = build_model(TINY, n_vocab=11).eval()
+    with pytest.raises(ValueError, match="prepare_for_inference"):
+        model.use_channels_last_convs()
