@@ -51,7 +51,7 @@ def test_saved_checkpoint_uses_the_public_key_names(hifigan_ckpt):
 def test_registry_loads_the_checkpoint_and_matches_the_original(hifigan_ckpt):
     path, gen = hifigan_ckpt
     assert "hifigan" in VOCODERS.names()
-    voc = build_vocoder("hifigan", FEATS, checkpoint=str(path), precision="fp32")
+    voc = build_vocoder("hifigan", FEATS, checkpoint=str(path), precision="fp32", pad_multiple=1)
     assert voc.sample_rate == FEATS["fs"]
     rng = np.random.default_rng(0)
     mels = [rng.normal(-5, 1, (t, N_MELS)).astype(np.float32) for t in (17, 5)]
@@ -159,6 +159,26 @@ def test_channels_last_conv2d_form_is_the_same_function(hifigan_ckpt):
     assert build_vocoder("hifigan", FEATS, checkpoint=str(path)).channels_last  # CPU default
 
 
+def test_silence_padding_to_a_length_step_keeps_length_and_start(hifigan_ckpt):
+    """``pad_multiple`` (the CPU default 64) pads with the log floor and trims back: the
+    same length, the same samples away from the end; a length already on the step is
+    untouched."""
+    path, _ = hifigan_ckpt
+    exact = build_vocoder("hifigan", FEATS, checkpoint=str(path), precision="fp32", pad_multiple=1)
+    padded = build_vocoder("hifigan", FEATS, checkpoint=str(path), precision="fp32")
+    assert padded.pad_multiple == 64 and exact.pad_multiple == 1
+    rng = np.random.default_rng(3)
+    mels = [rng.normal(-5, 1, (t, N_MELS)).astype(np.float32) for t in (41, 64)]
+    (a41, a64), (b41, b64) = exact(mels), padded(mels)
+    hop = padded.conf.hop_length
+    assert len(b41) == 41 * hop and len(b64) == 64 * hop
+    assert np.allclose(a41[: 30 * hop], b41[: 30 * hop], atol=1e-5)
+    assert not np.allclose(a41, b41, atol=1e-5)  # the last frames do see the padding
+    assert np.array_equal(a64, b64)
+    with pytest.raises(ValueError, match="pad_multiple"):
+        build_vocoder("hifigan", FEATS, checkpoint=str(path), pad_multiple=0)
+
+
 def test_auto_keeps_griffin_lim_for_small_mels_and_griffin_lim_options(caplog):
     with caplog.at_level(logging.INFO, logger="glowtts.registry"):
         name, opts = choose_vocoder(FEATS, {"checkpoint": None, "config": None})
@@ -225,3 +245,18 @@ def test_auto_picks_universal_for_the_ljspeech_mel(pretrained, lj_mel, caplog):
     (wav32,) = ref([lj_mel[:40]])
     snr = 10 * np.log10(np.sum(wav32**2) / np.sum((wav - wav32) ** 2))
     assert snr > 12, snr  # bf16 on a real mel: measured ~18 dB (equal for fp32)
+
+
+def test_silence_padding_only_changes_the_end_with_the_universal_generator(pretrained, lj_mel):
+    """A real LJSpeech mel, cut mid-word at 1.5 s (130 frames, padded to 192): before its
+    last 0.2 s the waveform is the unpadded one (measured 118 dB SNR); only the end
+    differs, where silence now follows instead of every conv's zero padding. (On decoded
+    utterances, which end in silence, the whole waveform stays within 49-72 dB SNR.)"""
+    kw = {"checkpoint": "universal", "precision": "fp32"}
+    (ref,) = build_vocoder("hifigan", MelConfig().to_dict(), pad_multiple=1, **kw)([lj_mel])
+    (wav,) = build_vocoder("hifigan", MelConfig().to_dict(), pad_multiple=64, **kw)([lj_mel])
+    assert len(lj_mel) % 64 and wav.shape == ref.shape
+    n = len(ref) - int(0.2 * 22050)
+    snr = 10 * np.log10(np.sum(ref[:n] ** 2) / np.sum((wav[:n] - ref[:n]) ** 2))
+    assert snr > 60, snr
+    assert not np.allclose(wav, ref, atol=1e-4)
