@@ -219,6 +219,14 @@ def cpu_has_native_bf16() -> bool:
     return bool(cpu_bf16_flags())
 
 
+def check_inference_precision(value: Any, what: str = "precision") -> str:
+    """``value`` if it is one of :data:`INFERENCE_PRECISIONS`, else a ``ValueError`` that
+    names ``what`` (``decode.precision``, the ``--precision`` option, a vocoder's)."""
+    if value not in INFERENCE_PRECISIONS:
+        raise ValueError(f"{what} must be one of {INFERENCE_PRECISIONS}, got {value!r}")
+    return value
+
+
 def resolve_precision(precision: str, device: torch.device | str) -> str:
     """``auto`` -> ``bf16`` on a CPU with native bf16, else ``fp32``; other values as they
     are (``fp32``, ``bf16``, ``fp16``). ``ValueError`` for anything else."""

@@ -21,14 +21,14 @@ from tqdm import tqdm
 from ..data.kaldi import atomic_write_text, iter_fields
 from ..synthesis.batch_decode import (
     DECODE_DEFAULTS,
-    DECODE_PRECISIONS,
     batches_by_length,
-    check_precision,
     decode_batch,
 )
 from ..synthesis.loading import Experiment, load_experiment
 from ..text import intersperse
 from ..utils import (
+    INFERENCE_PRECISIONS,
+    check_inference_precision,
     describe_precision,
     model_command_parser,
     read_yaml_mapping,
@@ -58,7 +58,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--precision",
         default=None,
-        choices=DECODE_PRECISIONS,
+        choices=INFERENCE_PRECISIONS,
         help="acoustic model precision: fp32, bf16 or auto (bf16 autocast on CPUs with native "
         "bf16); default: decode.precision",
     )
@@ -84,9 +84,9 @@ def decode_options(args: argparse.Namespace, config: dict[str, Any]) -> dict[str
             f"glowtts-decode: unknown decode key(s) {sorted(unknown)}; valid: {sorted(DECODE_DEFAULTS)}"
         )
     try:
-        check_precision(opts["precision"])
+        check_inference_precision(opts["precision"], "decode.precision")
     except ValueError as e:
-        sys.exit(f"glowtts-decode: decode.{e}")
+        sys.exit(f"glowtts-decode: {e}")
     return opts
 
 

@@ -17,7 +17,7 @@ import torch
 
 from ..data.collate import pad_tokens
 from ..nets import GlowTTS
-from ..utils import INFERENCE_PRECISIONS, resolve_precision
+from ..utils import check_inference_precision, resolve_precision
 
 # The ``decode`` section of config.yaml: defaults of glowtts-decode and the Synthesizer.
 # ``max_seconds`` caps the audio of one Synthesizer request (all its chunks), checked on
@@ -30,7 +30,6 @@ DECODE_DEFAULTS: dict[str, Any] = {
     "max_seconds": 600.0,
     "precision": "fp32",
 }
-DECODE_PRECISIONS = INFERENCE_PRECISIONS
 
 # Allowed ranges, inclusive; the one check used by the API, the CLIs and the server.
 # noise_scale is the prior temperature: training samples at 1.0 and the official
@@ -87,17 +86,10 @@ def check_max_seconds(value: Any) -> float:
     return v
 
 
-def check_precision(value: Any) -> str:
-    """``decode.precision`` / ``--precision``: one of :data:`DECODE_PRECISIONS`."""
-    if value not in DECODE_PRECISIONS:
-        raise ValueError(f"precision must be one of {DECODE_PRECISIONS}, got {value!r}")
-    return value
-
-
 def model_autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
     """The autocast the acoustic model runs under: none at fp32, bf16 autocast at bf16 (and
     at ``auto`` on a CPU with native bf16). Likelihood terms and durations stay float32."""
-    if resolve_precision(check_precision(precision), device) == "fp32":
+    if resolve_precision(check_inference_precision(precision), device) == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
 

@@ -74,11 +74,10 @@ from ..registry import AUTO_VOCODER, build_vocoder
 from ..text import EmptyTextError, Frontend
 from ..text.lexicon import LexiconSource
 from ..text.ssml import Break, insert_sentence_breaks, to_segments
-from ..utils import resolve_precision
+from ..utils import check_inference_precision, resolve_precision
 from .batch_decode import (
     DECODE_DEFAULTS,
     check_max_seconds,
-    check_precision,
     check_scale,
     model_autocast,
     pack_by_length,
@@ -240,7 +239,7 @@ class Synthesizer:
         self._lock = threading.Lock()
         self._infer = model.inference
         # the acoustic model's precision (the vocoder has its own): decode.precision unless given
-        asked = check_precision(opts["precision"] if precision is None else precision)
+        asked = check_inference_precision(opts["precision"] if precision is None else precision)
         self.precision = resolve_precision(asked, self.device)
         if frontend.vocab_size > model.n_vocab:
             raise ValueError(

@@ -46,7 +46,7 @@ from torch.nn import functional as F
 
 from ..audio import MelConfig
 from ..nets.commons import conv2d_twin
-from ..utils import INFERENCE_PRECISIONS, resolve_precision
+from ..utils import check_inference_precision, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -321,16 +321,6 @@ def load_generator(
     return gen.to(device).eval(), config
 
 
-PRECISIONS = INFERENCE_PRECISIONS
-
-
-def choose_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> ``bf16`` on a CPU with native bf16, else ``fp32``."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"hifigan: precision must be one of {PRECISIONS}, got {precision!r}")
-    return resolve_precision(precision, device)
-
-
 def to_conv2d_channels_last(generator: HiFiGANGenerator) -> HiFiGANGenerator:
     """``generator`` (in place) with every conv as its 2-D twin, weights channels-last.
 
@@ -401,7 +391,8 @@ class HiFiGANVocoder:
         self.device = torch.device(device)
         self.generator, self.config = load_generator(checkpoint, config, self.device)
         self._check_features(checkpoint)
-        self.precision = choose_precision(precision, self.device)
+        check_inference_precision(precision, "hifigan: precision")
+        self.precision = resolve_precision(precision, self.device)
         self.dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         self.generator.to(self.dtype)
         self.channels_last = self.device.type == "cpu" if channels_last is None else channels_last

@@ -16,6 +16,7 @@ from glowtts.audio import MelConfig, logmel
 from glowtts.audio.io import load_wav
 from glowtts.registry import VOCODERS, build_vocoder, choose_vocoder
 from glowtts.synthesis.synthesizer import Synthesizer
+from glowtts.utils import resolve_precision
 from glowtts.vocoders import hifigan
 from glowtts.vocoders.hifigan import (
     HiFiGANGenerator,
@@ -239,7 +240,7 @@ def test_auto_picks_universal_for_the_ljspeech_mel(pretrained, lj_mel, caplog):
     with caplog.at_level(logging.INFO, logger="glowtts.registry"):
         voc = build_vocoder("auto", MelConfig().to_dict(), checkpoint=None, n_iter=None)
     assert voc.name == "hifigan" and "HiFi-GAN universal" in caplog.text
-    assert voc.precision == hifigan.choose_precision("auto", torch.device("cpu"))
+    assert voc.precision == resolve_precision("auto", torch.device("cpu"))
     (wav,) = voc([lj_mel[:40]])
     ref = build_vocoder("hifigan", MelConfig().to_dict(), checkpoint="universal", precision="fp32")
     (wav32,) = ref([lj_mel[:40]])
