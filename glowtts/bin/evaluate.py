@@ -21,9 +21,17 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from glowtts.evaluation.metrics import COMPARE_VOCODERS
 from glowtts.utils import add_exp_option, command_parser, str2bool
+
+
+def _score_cache(value: str | None, dump_dir: str) -> str | None:
+    """``--score_cache``: the default file in the dump dir, ``none`` for none."""
+    if value is None:
+        return str(Path(dump_dir) / "score_cache.jsonl")
+    return None if value.lower() == "none" else value
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -38,6 +46,13 @@ def get_parser() -> argparse.ArgumentParser:
         "--asr", type=str2bool, default=True, help="pocketsphinx WER (needs glowtts[eval])"
     )
     p.add_argument("--nll", type=str2bool, default=True, help="NLL of the reference features")
+    p.add_argument(
+        "--score_cache",
+        default=None,
+        help="JSON-lines file of ASR and MOS scores by audio content, so the reference audio "
+        "of a set is scored once for every experiment (default: <dump_dir>/score_cache.jsonl; "
+        "'none': no cache)",
+    )
     p.add_argument("--max_utts", type=int, default=0, help="utterances per set (0: all)")
     p.add_argument("--n_coeffs", type=int, default=24, help="MCD: cepstral coefficients c1..cD")
     p.add_argument("--long_chars", type=int, default=250, help="WER subset: text longer than this")
@@ -110,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         checkpoint=args.checkpoint,
         durations_dir=args.durations_dir,
         decode_suffix=args.decode_suffix,
+        score_cache=_score_cache(args.score_cache, args.dump_dir),
         progress=args.verbose,
     )
     try:

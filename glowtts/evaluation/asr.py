@@ -11,9 +11,11 @@ are imported on first use, with an error that says how to install them.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import version as _version
 from math import gcd
 from typing import Any
 
@@ -84,6 +86,8 @@ class PocketSphinxASR:
         ps = _import("pocketsphinx")
         opts = {"samprate": ASR_RATE, "loglevel": "FATAL", **options}
         self._decoder = ps.Decoder(**opts)
+        #: what makes the hypotheses (the key of cached ones): version and options
+        self.name = f"pocketsphinx {_version('pocketsphinx')} " + json.dumps(opts, sort_keys=True)
 
     def transcribe(self, wav: np.ndarray, fs: int) -> str:
         """Recognise one utterance.

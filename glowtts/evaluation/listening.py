@@ -24,6 +24,7 @@ import numpy as np
 
 from glowtts.audio.features import MelConfig
 from glowtts.audio.io import load_wav
+from glowtts.evaluation.cache import ScoreCache
 from glowtts.evaluation.metrics import EvalOptions, MissingInputError, progress_bar, summary_stats
 
 __all__ = ["AudioSet", "build_audio_sets", "mos_summary", "stage6_vocoder"]
@@ -126,11 +127,18 @@ def mos_summary(sets: dict[str, AudioSet], opts: EvalOptions) -> dict[str, Any]:
     if reason is not None:
         return {"status": f"skipped: {reason}"}
     out: dict[str, Any] = {"predictor": "DistillMOS"}
+    cache = ScoreCache(opts.score_cache, mos.scorer_name() if opts.score_cache else "")
     done: dict[int, dict[str, Any]] = {}  # id(audio set) -> its summary: shared sets score once
     for system, audio in sets.items():
         if id(audio) not in done:
             fs, wavs = audio
-            scores = mos.predict_mos(list(wavs.values()), fs, device=opts.device)
+            scores = cache.map(
+                list(wavs.values()),
+                fs,
+                lambda ws, fs=fs: mos.predict_mos(ws, fs, device=opts.device),
+            )
             done[id(audio)] = summary_stats(scores) | {"n_utts": len(scores)}
         out[system] = done[id(audio)]
+    if cache.hits:
+        log.info("stage 7: %d MOS scores read from %s", cache.hits, cache.path)
     return out

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import dataclass
@@ -20,8 +21,11 @@ import numpy as np
 
 from glowtts.audio.features import MelConfig
 from glowtts.data.kaldi import iter_fields
+from glowtts.evaluation.cache import ScoreCache
 from glowtts.evaluation.mcd import mel_cepstral_distortion
 from glowtts.text.blanks import strip_blank_durations
+
+log = logging.getLogger(__name__)
 
 
 class MissingInputError(FileNotFoundError):
@@ -59,6 +63,8 @@ class EvalOptions:
     durations_dir: str | None = None  # default <exp_dir>/durations
     # decode dirs read: <exp_dir>/decode_<set><decode_suffix> (stage 5-6 --decode_tag)
     decode_suffix: str = ""
+    # JSON-lines file of ASR and MOS scores by audio content (evaluation.cache); None: none
+    score_cache: str | None = None
     progress: bool = True
 
 
@@ -284,12 +290,22 @@ def wer_summary(
 
     hyps: dict[str, dict[str, str]] = {"synth": {}, "ref": {}, "vocoded_ref": {}}
     done: dict[int, dict[str, str]] = {}  # id(audio set) -> hyps: shared sets decode once
+    name = getattr(asr, "name", None)  # an ASR without one is not cached
+    cache = ScoreCache(opts.score_cache if name else None, name or "")
     for system, (fs, wavs) in sets.items():
         if id(wavs) not in done:
-            done[id(wavs)] = {
-                u: asr.transcribe(wavs[u], fs) for u in progress_bar(utts, opts, f"asr {system}")
-            }
+            desc = f"asr {system}"
+            found = cache.map(
+                [wavs[u] for u in utts],
+                fs,
+                lambda ws, fs=fs, desc=desc: [
+                    asr.transcribe(w, fs) for w in progress_bar(ws, opts, desc)
+                ],
+            )
+            done[id(wavs)] = dict(zip(utts, found))
         hyps[system] = done[id(wavs)]
+    if cache.hits:
+        log.info("stage 7: %d recognitions read from %s", cache.hits, cache.path)
 
     def triple(subset: list[str]) -> dict[str, Any]:
         res: dict[str, Any] = {"n_utts": len(subset)}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.metadata
 import importlib.util
 import io
 import math
@@ -45,6 +46,11 @@ def unavailable_reason() -> str | None:
         if importlib.util.find_spec(pkg) is None:
             return f"the {pkg} package is not installed; {INSTALL_HINT}"
     return None
+
+
+def scorer_name() -> str:
+    """The predictor and its version: the key of cached scores (:mod:`glowtts.evaluation.cache`)."""
+    return f"DistillMOS {importlib.metadata.version('distillmos')} {MODEL_FS}"
 
 
 def _torchaudio_stand_in() -> types.ModuleType:
