@@ -17,6 +17,10 @@ On CUDA the cases run twice: eager (``cuda``) and through
 :class:`glowtts.synthesis.cuda_graphs.GraphedInference` (``cuda_graphs``: encoder and decoder
 replayed from CUDA graphs; captured in the warm-up calls).
 
+On the CPU the model runs as the Synthesizer runs it there: a copy with channels-last
+convs (``use_channels_last_convs()``) under the autocast of ``--cpu_precision`` (default
+``auto``: bf16 on CPUs with native bf16).
+
 Times are medians over ``--repeats`` warm calls (after ``--warmup`` calls), on the
 CPU at ``--threads`` threads (default: 2, the setting the CPU target is stated for)
 and on CUDA when present (``--device`` auto|cpu|cuda). Real-time factor =
@@ -78,9 +82,9 @@ import vs_official  # noqa: E402  (bench/vs_official.py)
 
 from glowtts.audio import MelConfig  # noqa: E402
 from glowtts.nets import build_model  # noqa: E402
-from glowtts.synthesis.batch_decode import DECODE_DEFAULTS  # noqa: E402
+from glowtts.synthesis.batch_decode import DECODE_DEFAULTS, model_autocast  # noqa: E402
 from glowtts.synthesis.cuda_graphs import GraphedInference  # noqa: E402
-from glowtts.utils import cpu_has_native_bf16, read_yaml_mapping  # noqa: E402
+from glowtts.utils import cpu_has_native_bf16, read_yaml_mapping, resolve_precision  # noqa: E402
 from glowtts.vocoders import hifigan  # noqa: E402
 
 N_VOCAB = 148
@@ -100,6 +104,18 @@ def build_official(seed: int = 0) -> torch.nn.Module:
     feats = torch.randn(2, int(flen.max()), model.n_mels, generator=g) - 5.0
     model.data_dependent_init(tokens, lengths, feats, flen)
     return model.prepare_for_inference()
+
+
+def _cpu_inference(model: torch.nn.Module, precision: str):
+    """``inference`` as the Synthesizer runs it on a CPU: a copy with channels-last convs,
+    under the autocast of ``precision`` (``auto``: bf16 on CPUs with native bf16)."""
+    cpu_model = copy.deepcopy(model).use_channels_last_convs()
+
+    def infer(*args, **kwargs):
+        with model_autocast(precision, torch.device("cpu")):
+            return cpu_model.inference(*args, **kwargs)
+
+    return infer
 
 
 def _sync(device: torch.device) -> None:
@@ -359,6 +375,12 @@ def main(argv: list[str] | None = None) -> None:
         "--frames_per_token", type=int, default=6, help="teacher durations of the timed calls"
     )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument(
+        "--cpu_precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16"],
+        help="the acoustic model's on the CPU (auto: bf16 where the CPU has native bf16)",
+    )
     p.add_argument("--skip_cpu", action="store_true", help="CUDA only")
     p.add_argument(
         "--vocoder", default="auto", choices=["auto", "on", "off"], help="time HiFi-GAN too"
@@ -398,8 +420,10 @@ def main(argv: list[str] | None = None) -> None:
         "repeats": args.repeats,
     }
     if args.device in ("auto", "cpu") and not args.skip_cpu:
-        cpu = run_device(model.inference, torch.device("cpu"), args)
+        cpu = run_device(_cpu_inference(model, args.cpu_precision), torch.device("cpu"), args)
         cpu["threads"] = torch.get_num_threads()
+        cpu["precision"] = resolve_precision(args.cpu_precision, "cpu")
+        cpu["convs"] = "channels-last 2-D (use_channels_last_convs), as the Synthesizer on a CPU"
         result["cpu"] = cpu
         result["cpu_rtf_100_tokens"] = cpu["100_tokens"]["rtf"]
         result["cpu_rtf_target"] = 0.02
