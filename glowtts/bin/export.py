@@ -5,7 +5,7 @@
     glowtts-export --exp exp/<tag> --format torchscript --out model.pt
     glowtts-export --exp exp/<tag> --format onnx --out model.onnx
     glowtts-export --exp exp/<tag> --format onnx --out voice_onnx \\
-        [--vocoder hifigan --vocoder_checkpoint g_02500000]   # ids -> waveform
+        [--vocoder hifigan [--vocoder_checkpoint universal|ljspeech|FILE]]   # ids -> waveform
 
 The graph takes ``tokens`` (B, T_text) int64, ``token_lengths`` (B,) int64, ``noise``
 (B, n_mels, T_noise) float32 (standard normal; the first T_mel frames are used),
@@ -60,7 +60,11 @@ def get_parser() -> argparse.ArgumentParser:
         choices=["hifigan"],
         help="append a vocoder to the graph (ids -> waveform)",
     )
-    p.add_argument("--vocoder_checkpoint", default=None, help="HiFi-GAN generator checkpoint")
+    p.add_argument(
+        "--vocoder_checkpoint",
+        default=None,
+        help="HiFi-GAN generator: universal (default), ljspeech or a checkpoint file",
+    )
     p.add_argument(
         "--vocoder_config", default=None, help="its config.json (default: beside the checkpoint)"
     )
@@ -73,12 +77,10 @@ def _load_vocoder(args: argparse.Namespace):
         if args.vocoder_checkpoint:
             sys.exit("glowtts-export: --vocoder_checkpoint needs --vocoder hifigan")
         return None
-    if not args.vocoder_checkpoint:
-        sys.exit("glowtts-export: --vocoder hifigan needs --vocoder_checkpoint PATH")
-    from ..vocoders.hifigan import load_generator
+    from ..vocoders.hifigan import DEFAULT_GENERATOR, load_generator
 
     try:
-        gen, _ = load_generator(args.vocoder_checkpoint, args.vocoder_config)
+        gen, _ = load_generator(args.vocoder_checkpoint or DEFAULT_GENERATOR, args.vocoder_config)
     except (FileNotFoundError, ValueError) as e:
         sys.exit(f"glowtts-export: {e}")
     return gen

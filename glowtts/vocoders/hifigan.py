@@ -344,7 +344,8 @@ class HiFiGANVocoder:
         feats: the experiment's ``feats`` section (or a :class:`MelConfig`); its
             ``hop_length``, ``n_mels`` and ``fs`` must match the generator's.
         checkpoint: the generator file (``{"generator": state_dict}``), or the name of a
-            pretrained one: ``universal`` or ``ljspeech`` (:data:`PRETRAINED`).
+            pretrained one: ``universal`` or ``ljspeech`` (:data:`PRETRAINED`); default
+            :data:`DEFAULT_GENERATOR` (universal).
         config: its ``config.json`` (path or dict); default: beside the checkpoint.
         device: where the generator runs.
         precision: ``fp32``, ``bf16`` (weights and activations in bfloat16, output
@@ -381,12 +382,8 @@ class HiFiGANVocoder:
         jit: bool | None = None,
         pad_multiple: int | None = None,
     ) -> None:
-        if checkpoint is None:
-            raise ValueError(
-                "vocoder hifigan needs a generator checkpoint (--vocoder_checkpoint / "
-                f"vocoder option 'checkpoint'): {' or '.join(PRETRAINED)} (the public "
-                "generators, installed by make install) or a generator file with its config.json"
-            )
+        if checkpoint is None:  # what users of a TTS toolkit expect: a vocoder that just runs
+            checkpoint = DEFAULT_GENERATOR
         self.conf = feats if isinstance(feats, MelConfig) else MelConfig.from_dict(feats)
         self.device = torch.device(device)
         self.generator, self.config = load_generator(checkpoint, config, self.device)

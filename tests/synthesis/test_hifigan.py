@@ -96,8 +96,12 @@ def test_mismatched_features_or_missing_files_are_clear(hifigan_ckpt, tmp_path):
             {**FEATS, "hop_length": 128, "n_fft": 512, "win_length": 512},
             checkpoint=str(path),
         )
-    with pytest.raises(ValueError, match="needs a generator checkpoint"):
-        build_vocoder("hifigan", FEATS)
+    if hifigan.pretrained_dir() is None:  # no checkpoint: universal, which must be installed
+        with pytest.raises(FileNotFoundError, match="'universal' is not installed"):
+            build_vocoder("hifigan", FEATS)
+    else:  # ... and made for 22.05 kHz, hop 256 mels, not this test's
+        with pytest.raises(ValueError, match="universal does not fit.*hop_length"):
+            build_vocoder("hifigan", FEATS)
     lone = tmp_path / "g_lone"
     lone.write_bytes(path.read_bytes())
     with pytest.raises(FileNotFoundError, match="config.json"):
@@ -234,6 +238,13 @@ def test_named_generators_vocode_a_real_mel(pretrained, lj_mel, name):
     assert _mel_l1(wav, lj_mel) < 0.6
     shifted = np.abs(lj_mel[5:] - lj_mel[:-5]).mean()
     assert _mel_l1(wav, lj_mel) < shifted / 2
+
+
+def test_hifigan_without_a_checkpoint_is_universal(pretrained):
+    voc = build_vocoder("hifigan", MelConfig().to_dict())
+    named = build_vocoder("hifigan", MelConfig().to_dict(), checkpoint="universal")
+    a, b = voc.generator.state_dict(), named.generator.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_auto_picks_universal_for_the_ljspeech_mel(pretrained, lj_mel, caplog):
