@@ -10,7 +10,8 @@
 # training time, best dev loss, WER of the synthesized and of the reference speech;
 # per size: the paired-bootstrap WER difference scratch - finetuned) and writes the
 # learning curves (dev loss against step) to exp/compare_finetune.png.
-# Every step resumes or redoes itself, so the script can be stopped and started again.
+# Every step resumes or redoes itself, and a run whose report is newer than its best.pth is
+# not scored again, so the script can be stopped and started again.
 #   local/compare_finetune.sh --base ../../slt_mini/tts1/exp/train_cpu_phn > exp/compare_finetune.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,10 @@ fi
 subset() {  # subset <src set> <N> <dst set>: the first N utterances
   [ -s "data/$3/text" ] || utils/subset_data_dir.sh --first "data/$1" "$2" "data/$3" >&2
 }
+scored() {  # scored <tag>: its report.json has $eval and is newer than its best.pth
+  [ "exp/$1/report.json" -nt "exp/$1/checkpoints/best.pth" ] &&
+    grep -q "\"$eval\"" "exp/$1/report.json"
+}
 dev=dev$n_dev eval=eval$n_eval
 subset dev "$n_dev" "$dev"
 subset eval "$n_eval" "$eval"
@@ -55,7 +60,7 @@ for n in $sizes; do
     [ "$init" = scratch ] || opts=(--train_config conf/tuning/finetune.yaml --init_from "$base")
     ./run.sh --stage 3 --stop_stage 3 "${sets[@]}" "${opts[@]}" --tag "$tag" \
       --train_args "--max_steps $steps --precision $precision" >&2
-    ./run.sh --stage 5 --stop_stage 7 "${sets[@]}" "${opts[@]}" --tag "$tag" \
+    scored "$tag" || ./run.sh --stage 5 --stop_stage 7 "${sets[@]}" "${opts[@]}" --tag "$tag" \
       --vocoder auto --eval_args "$eval_args" >&2
   done
 done
