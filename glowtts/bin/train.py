@@ -36,6 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PRECISIONS,
         help="overrides train.precision (auto: bf16 on CPUs with native bf16, else fp32)",
     )
+    p.add_argument(
+        "--eval_interval_steps",
+        type=int,
+        default=None,
+        help="overrides train.eval_interval_steps (dev passes every N steps)",
+    )
+    p.add_argument(
+        "--eval_every_epoch",
+        type=str2bool,
+        default=None,
+        help="overrides train.eval_every_epoch (false: dev passes only every "
+        "eval_interval_steps; for small corpora)",
+    )
     p.add_argument("--stats", default=None, help="stats.npy to copy into the exp dir")
     p.add_argument("--spk_list", default=None, help="speaker list (default: from train utt2spk)")
     p.add_argument("--train_utt2spk", default=None, help="utt2spk of the training set")
@@ -78,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             max_steps=args.max_steps,
             precision=args.precision,
+            eval_interval_steps=args.eval_interval_steps,
+            eval_every_epoch=args.eval_every_epoch,
             stats=args.stats,
             spk_list=args.spk_list,
             train_utt2spk=args.train_utt2spk,

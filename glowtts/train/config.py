@@ -47,6 +47,9 @@ class TrainConfig:
     keep_last: int = 5  # step checkpoints kept (best.pth is kept apart)
     log_interval_steps: int = 50  # train.log / TensorBoard scalars every N steps
     eval_interval_steps: int = 0  # extra dev passes every N steps; 0 = once per epoch only
+    # a dev pass at the end of every epoch; false: only every eval_interval_steps (then > 0)
+    # and at the end; for small corpora, whose epochs are a few steps
+    eval_every_epoch: bool = True
     image_interval_steps: int = 1000  # mel / alignment images to TensorBoard every N steps
     tensorboard: bool = True  # write TensorBoard events when tensorboard is installed
     progress_bar: bool = True  # tqdm bar with loss and frames/s (rank 0)
@@ -88,6 +91,7 @@ _BOOL_KEYS = {
     "tensorboard",
     "progress_bar",
     "data_dependent_init",
+    "eval_every_epoch",
     "ddp_find_unused_parameters",
 }
 COMPILE_MODES = (
@@ -138,6 +142,11 @@ def resolve_train_config(conf: dict | None) -> dict[str, Any]:
     for k in _BOOL_KEYS:
         if not isinstance(out[k], bool):
             raise ValueError(f"train.{k} must be true or false, got {out[k]!r}")
+    if not out["eval_every_epoch"] and not out["eval_interval_steps"]:
+        raise ValueError(
+            "train.eval_every_epoch is false and train.eval_interval_steps is 0: no dev pass "
+            "would choose best.pth; set eval_interval_steps to the steps between dev passes"
+        )
     for k, choices in _CHOICES.items():
         if out[k] not in choices:
             raise ValueError(f"train.{k} must be one of {list(choices)}, got {out[k]!r}")

@@ -137,7 +137,7 @@ def _utt2spk(dump_dir: Path, explicit: str | None) -> Path:
 
 def resolve_experiment_config(config: str | Path, **train_overrides: Any) -> dict[str, Any]:
     """The YAML at ``config`` with the command-line overrides of ``train`` keys applied
-    (``seed=``, ``max_steps=``, ``precision=``; None: keep the YAML's) and its ``train``
+    (``seed=``, ``max_steps=``, ``precision=``, ...; None: keep the YAML's) and its ``train``
     section resolved (defaults filled, validated); ``model`` is always a dict."""
     conf = dict(load_train_config(config))
     train_conf = dict(conf.get("train") or {})
@@ -257,6 +257,8 @@ def run_training(
     seed: int | None = None,
     max_steps: int | None = None,
     precision: str | None = None,
+    eval_interval_steps: int | None = None,
+    eval_every_epoch: bool | None = None,
     stats: str | Path | None = None,
     spk_list: str | Path | None = None,
     train_utt2spk: str | None = None,
@@ -272,7 +274,14 @@ def run_training(
     (fine-tuning; see :mod:`glowtts.train.init_from`); ignored when resuming."""
     if build_model_fn is None:
         from glowtts.nets import build_model as build_model_fn
-    conf = resolve_experiment_config(config, seed=seed, max_steps=max_steps, precision=precision)
+    conf = resolve_experiment_config(
+        config,
+        seed=seed,
+        max_steps=max_steps,
+        precision=precision,
+        eval_interval_steps=eval_interval_steps,
+        eval_every_epoch=eval_every_epoch,
+    )
     train_conf, model_conf = conf["train"], conf["model"]
     text_conf = conf.get("text") or {}
     token_list, train_dir, exp_dir = Path(token_list), Path(train_dir), Path(exp_dir)

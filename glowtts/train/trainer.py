@@ -457,7 +457,8 @@ class Trainer:
                     return True
         self.epoch += 1
         self.position = 0
-        self.evaluate()
+        if self.conf["eval_every_epoch"]:
+            self.evaluate()
         return self._done()
 
     def _after_step(self, g: dict) -> None:

@@ -118,6 +118,25 @@ def test_precision_option_overrides_the_yaml(data, tmp_path):
     assert conf["train"]["precision"] == "fp32"  # the experiment records what ran
 
 
+def test_dev_passes_every_n_steps_instead_of_every_epoch(data, tmp_path, capsys):
+    """8 utterances in batches of 4: a 2-step epoch. By default a dev pass ends every
+    epoch; ``--eval_every_epoch false --eval_interval_steps 3`` gives one every 3 steps."""
+
+    def dev_steps(exp: Path) -> list[int]:
+        return [r["step"] for r in read_loss_log(exp / "loss.jsonl") if r["split"] == "dev"]
+
+    cfg = tinytts.write_config(tmp_path / "c.yaml", tinytts.base_train(max_steps=6))
+    assert main(_args(data, cfg, tmp_path / "a")) == 0
+    assert dev_steps(tmp_path / "a") == [2, 4, 6]
+    flags = ("--eval_every_epoch", "false", "--eval_interval_steps", "3")
+    assert main(_args(data, cfg, tmp_path / "b", *flags)) == 0
+    assert dev_steps(tmp_path / "b") == [3, 6]
+    conf = yaml.safe_load((tmp_path / "b/config.yaml").read_text())["train"]
+    assert conf["eval_every_epoch"] is False and conf["eval_interval_steps"] == 3
+    assert main(_args(data, cfg, tmp_path / "c", "--eval_every_epoch", "false")) == 1
+    assert "eval_interval_steps is 0: no dev pass" in capsys.readouterr().err
+
+
 def test_resolve_precision(monkeypatch):
     monkeypatch.setattr(glowtts.utils, "cpu_bf16_flags", lambda: ["avx512_bf16"])
     assert glowtts.utils.resolve_precision("auto", torch.device("cpu")) == "bf16"

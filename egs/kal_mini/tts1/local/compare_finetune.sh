@@ -25,6 +25,9 @@ n_eval=100           # eval utterances scored (the first N of eval)
 steps=1500           # optimizer steps of every run
 precision=auto       # of every run (auto: bf16 on CPUs with native bf16)
 eval_args="--mos false --vocoders="   # stage 7: WER of the stage-6 (HiFi-GAN) audio
+# both runs: a dev pass every 50 steps, not after every epoch (100 utterances make a 5-step
+# epoch: a dev pass per epoch would cost more than the training)
+dev_every="--eval_interval_steps 50 --eval_every_epoch false"
 help_message="Usage: $0 [--base EXP] [--sizes '100 300'] [--steps N] [--precision P] [--n_dev N] [--n_eval N] [--n_sentences N] [--eval_args '...']"
 . utils/parse_options.sh
 . ./path.sh
@@ -59,7 +62,7 @@ for n in $sizes; do
     opts=(--train_config conf/train.yaml)
     [ "$init" = scratch ] || opts=(--train_config conf/tuning/finetune.yaml --init_from "$base")
     ./run.sh --stage 3 --stop_stage 3 "${sets[@]}" "${opts[@]}" --tag "$tag" \
-      --train_args "--max_steps $steps --precision $precision" >&2
+      --train_args "--max_steps $steps --precision $precision $dev_every" >&2
     scored "$tag" || ./run.sh --stage 5 --stop_stage 7 "${sets[@]}" "${opts[@]}" --tag "$tag" \
       --vocoder auto --eval_args "$eval_args" >&2
   done
