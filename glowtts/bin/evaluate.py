@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,12 @@ def _score_cache(value: str | None, dump_dir: str) -> str | None:
     if value is None:
         return str(Path(dump_dir) / "score_cache.jsonl")
     return None if value.lower() == "none" else value
+
+
+def _asr_jobs(value: int | None, num_threads: int) -> int:
+    """``--asr_jobs``: as many as torch threads by default; 0 (either): every core."""
+    n = num_threads if value is None else value
+    return n if n > 0 else (os.cpu_count() or 1)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -83,6 +90,12 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=int, default=8, help="NLL batch size")
     p.add_argument("--device", default="cpu", help="torch device for the NLL and the vocoder")
     p.add_argument("--num_threads", type=int, default=1, help="torch CPU threads (0: default)")
+    p.add_argument(
+        "--asr_jobs",
+        type=int,
+        default=None,
+        help="pocketsphinx processes, one core each (default: --num_threads; 0: every core)",
+    )
     p.add_argument("--verbose", type=str2bool, default=True, help="tqdm progress bars")
     return p
 
@@ -126,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         durations_dir=args.durations_dir,
         decode_suffix=args.decode_suffix,
         score_cache=_score_cache(args.score_cache, args.dump_dir),
+        asr_jobs=_asr_jobs(args.asr_jobs, args.num_threads),
         progress=args.verbose,
     )
     try:

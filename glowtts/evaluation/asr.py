@@ -12,6 +12,7 @@ are imported on first use, with an error that says how to install them.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,10 +85,40 @@ class PocketSphinxASR:
 
     def __init__(self, **options: Any) -> None:
         ps = _import("pocketsphinx")
+        self._options = dict(options)
         opts = {"samprate": ASR_RATE, "loglevel": "FATAL", **options}
         self._decoder = ps.Decoder(**opts)
         #: what makes the hypotheses (the key of cached ones): version and options
         self.name = f"pocketsphinx {_version('pocketsphinx')} " + json.dumps(opts, sort_keys=True)
+
+    def transcribe_many(
+        self, wavs: Sequence[np.ndarray], fs: int, jobs: int = 1, progress: Any = None
+    ) -> list[str]:
+        """:meth:`transcribe` of each waveform, in order, over ``jobs`` processes.
+
+        pocketsphinx decodes on one core, so on a machine with more the utterances are
+        shared out to worker processes (each with its own decoder of the same options;
+        each utterance is decoded independently, so the result does not depend on
+        ``jobs``). ``progress``: called with the number of utterances just finished.
+        """
+        done = progress or (lambda n: None)
+        if jobs <= 1 or len(wavs) < 2:
+            out = []
+            for w in wavs:
+                out.append(self.transcribe(w, fs))
+                done(1)
+            return out
+        # fork, as torch's DataLoader workers: spawn would re-run the caller's main module
+        # (a script without a __main__ guard would start pools recursively); the workers
+        # use no OpenMP, so torch's threads in the parent do not matter
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with ctx.Pool(min(jobs, len(wavs)), _worker_start, (self._options,)) as pool:
+            out = []
+            for hyp in pool.imap(_worker_transcribe, ((w, fs) for w in wavs), chunksize=2):
+                out.append(hyp)
+                done(1)
+            return out
 
     def transcribe(self, wav: np.ndarray, fs: int) -> str:
         """Recognise one utterance.
@@ -110,6 +141,19 @@ class PocketSphinxASR:
         d.end_utt()
         hyp = d.hyp()
         return normalize_for_wer(hyp.hypstr) if hyp is not None else ""
+
+
+_worker_asr: PocketSphinxASR | None = None
+
+
+def _worker_start(options: dict[str, Any]) -> None:
+    global _worker_asr
+    _worker_asr = PocketSphinxASR(**options)
+
+
+def _worker_transcribe(item: tuple[np.ndarray, int]) -> str:
+    assert _worker_asr is not None
+    return _worker_asr.transcribe(*item)
 
 
 @dataclass(frozen=True)

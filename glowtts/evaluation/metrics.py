@@ -65,6 +65,7 @@ class EvalOptions:
     decode_suffix: str = ""
     # JSON-lines file of ASR and MOS scores by audio content (evaluation.cache); None: none
     score_cache: str | None = None
+    asr_jobs: int = 1  # pocketsphinx processes (it decodes on one core)
     progress: bool = True
 
 
@@ -295,13 +296,18 @@ def wer_summary(
     for system, (fs, wavs) in sets.items():
         if id(wavs) not in done:
             desc = f"asr {system}"
-            found = cache.map(
-                [wavs[u] for u in utts],
-                fs,
-                lambda ws, fs=fs, desc=desc: [
-                    asr.transcribe(w, fs) for w in progress_bar(ws, opts, desc)
-                ],
-            )
+
+            def recognise(ws: list[np.ndarray], fs: int = fs, desc: str = desc) -> list[str]:
+                with progress_bar(None, opts, desc, total=len(ws)) as bar:
+                    if hasattr(asr, "transcribe_many"):  # pocketsphinx: over asr_jobs processes
+                        return asr.transcribe_many(ws, fs, opts.asr_jobs, bar.update)
+                    out = []
+                    for w in ws:
+                        out.append(asr.transcribe(w, fs))
+                        bar.update(1)
+                    return out
+
+            found = cache.map([wavs[u] for u in utts], fs, recognise)
             done[id(wavs)] = dict(zip(utts, found))
         hyps[system] = done[id(wavs)]
     if cache.hits:

@@ -76,3 +76,13 @@ def test_white_noise_is_not_recognised_as_the_text(asr, ljspeech_mini):
         hyps.append(asr.transcribe(0.1 * rng.standard_normal(n), 22050))
         refs.append(text[u])
     assert word_error_rate(refs, hyps).wer > 0.8, hyps
+
+
+def test_worker_processes_give_the_same_hypotheses_in_order(asr, ljspeech_mini):
+    """``transcribe_many`` over 2 processes (pocketsphinx decodes on one core) returns what
+    one decoder does, utterance for utterance, and ticks the progress once per utterance."""
+    wavs = [load_wav(ljspeech_mini / "wavs" / f"{u}.wav", 22050) for u in SHORT_UTTS]
+    ticks = []
+    alone = [asr.transcribe(w, 22050) for w in wavs]
+    assert asr.transcribe_many(wavs, 22050, jobs=2, progress=ticks.append) == alone
+    assert ticks == [1, 1, 1] and len(set(alone)) == 3
