@@ -68,13 +68,20 @@ def test_cli_and_its_former_name(tmp_path):
         assert len(sf.read(path)[0]) == (len(mels[u]) - 1) * CONF.hop_length
 
 
-def test_hifigan_without_a_checkpoint_is_a_clear_error(tmp_path, capsys):
+def test_hifigan_without_a_checkpoint_is_universal_or_says_how_to_install_it(tmp_path, capsys):
+    from glowtts.vocoders import hifigan
+
     scp, _ = _write_mels(tmp_path, [5])
     rc = vocode.main(
         ["--feats_scp", str(scp), "--out_dir", str(tmp_path / "w"), "--vocoder", "hifigan"]
     )
-    assert rc == 1
-    assert "checkpoint" in capsys.readouterr().err
+    if hifigan.pretrained_dir() is None:
+        assert rc == 1
+        assert "'universal' is not installed" in capsys.readouterr().err
+    else:
+        assert rc == 0
+        assert (tmp_path / "w" / "vocoder").read_text().strip() == "hifigan"
+        assert len(sf.read(tmp_path / "w" / "u0.wav")[0]) == 5 * CONF.hop_length
 
 
 def test_griffin_lim_vocoder_batches_by_a_padded_frame_budget(monkeypatch):
