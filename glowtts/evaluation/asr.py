@@ -99,10 +99,12 @@ class PocketSphinxASR:
         pocketsphinx decodes on one core, so on a machine with more the utterances are
         shared out to worker processes (each with its own decoder of the same options;
         each utterance is decoded independently, so the result does not depend on
-        ``jobs``). ``progress``: called with the number of utterances just finished.
+        ``jobs``). Fewer than 4 utterances per job run here: a worker's start (loading the
+        model) costs about as much as recognising a few. ``progress``: called with the
+        number of utterances just finished.
         """
         done = progress or (lambda n: None)
-        if jobs <= 1 or len(wavs) < 2:
+        if jobs <= 1 or len(wavs) < 4 * jobs:
             out = []
             for w in wavs:
                 out.append(self.transcribe(w, fs))

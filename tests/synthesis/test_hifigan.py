@@ -264,9 +264,11 @@ def test_silence_padding_only_changes_the_end_with_the_universal_generator(pretr
     last 0.2 s the waveform is the unpadded one (measured 118 dB SNR); only the end
     differs, where silence now follows instead of every conv's zero padding. (On decoded
     utterances, which end in silence, the whole waveform stays within 49-72 dB SNR.)"""
-    kw = {"checkpoint": "universal", "precision": "fp32"}
-    (ref,) = build_vocoder("hifigan", MelConfig().to_dict(), pad_multiple=1, **kw)([lj_mel])
-    (wav,) = build_vocoder("hifigan", MelConfig().to_dict(), pad_multiple=64, **kw)([lj_mel])
+    voc = build_vocoder("hifigan", MelConfig().to_dict(), checkpoint="universal", precision="fp32")
+    voc.pad_multiple = 1
+    (ref,) = voc([lj_mel])
+    voc.pad_multiple = 64
+    (wav,) = voc([lj_mel])
     assert len(lj_mel) % 64 and wav.shape == ref.shape
     n = len(ref) - int(0.2 * 22050)
     snr = 10 * np.log10(np.sum(ref[:n] ** 2) / np.sum((wav[:n] - ref[:n]) ** 2))
