@@ -7,9 +7,10 @@
 # its token list and front-end) and from scratch (conf/train.yaml, the base's own config,
 # with the same token list). Each is decoded from its best.pth (by dev loss) and scored on
 # the first --n_eval eval utterances (stages 5-7, HiFi-GAN). Prints one JSON object (per run:
-# training time, best dev loss, WER of the synthesized and of the reference speech;
-# per size: the paired-bootstrap WER difference scratch - finetuned) and writes the
-# learning curves (dev loss against step) to exp/compare_finetune.png.
+# training time, best dev loss, WER of the synthesized and of the reference speech, MCD
+# against the kal recordings; per size: the paired-bootstrap WER difference
+# scratch - finetuned) and writes the learning curves (dev loss against step) to
+# exp/compare_finetune.png.
 # Every step resumes or redoes itself, and a run whose report is newer than its best.pth is
 # not scored again, so the script can be stopped and started again.
 #   local/compare_finetune.sh --base ../../slt_mini/tts1/exp/train_cpu_phn > exp/compare_finetune.json
@@ -100,11 +101,15 @@ for tag in tags:
     rows = [json.loads(line) for line in open(f"exp/{tag}/loss.jsonl")]
     dev = [r for r in rows if r.get("split") == "dev"]
     best = min(dev, key=lambda r: r["loss"])
-    wer = json.load(open(f"exp/{tag}/report.json"))["sets"][eval_set]["wer"]["all"]
+    report = json.load(open(f"exp/{tag}/report.json"))["sets"][eval_set]
+    wer, mcd = report["wer"]["all"], report["mcd"]
     out["runs"][tag] = {
         "steps": max(r["step"] for r in rows), "train_seconds": round(train_time(tag)),
         "best_dev": {"step": best["step"], "loss": best["loss"]},
         "wer_synth": wer["synth"]["wer"], "wer_ref": wer["ref"]["wer"],
+        # how close to the kal recordings: WER alone cannot say (the slt voice the
+        # fine-tuning starts from is easier for the recogniser than kal itself)
+        "mcd_db": mcd["mean"], "length_ratio": mcd["length_ratio_mean"],
         "vocoder": open(f"exp/{tag}/decode_{eval_set}/wav/vocoder").read().strip(),
     }
     curves[tag] = ([r["step"] for r in dev], [r["loss"] for r in dev])
