@@ -337,6 +337,12 @@ def to_conv2d_channels_last(generator: HiFiGANGenerator) -> HiFiGANGenerator:
     return generator.to(memory_format=torch.channels_last)
 
 
+# frames of real mel on each side of a window (HiFiGANVocoder ``window``): more than twice
+# the V1 generator's receptive field (3 frames for conv_pre, 7.5 for the first stage's
+# resblocks at 8 samples per frame, under 3 for the rest)
+CONTEXT_FRAMES = 32
+
+
 class HiFiGANVocoder:
     """Vocoder slot ``hifigan``: log-mel ``(T, n_mels)`` -> waveform with ``T * hop`` samples.
 
@@ -367,6 +373,16 @@ class HiFiGANVocoder:
             (universal generator on those 100 decoded mels: bit-identical before the last
             0.2 s; whole-waveform SNR median 67.5 dB, lowest 22.4 dB where a mel ends in
             speech). None: 64 on a CPU, 1 (no padding) elsewhere.
+        window: run a mel longer than ``window + 2 * CONTEXT_FRAMES`` frames in windows
+            of ``window`` frames, each with :data:`CONTEXT_FRAMES` frames of real context
+            on both sides (more than the generator's receptive field, about 14 frames for
+            V1), so the waveform is the whole-mel one. Why: oneDNN caches its kernels and
+            their scratch memory per input length, 0.6 MB per frame for V1: 14 lengths of
+            1,000-1,800 frames (stage 7 on long sentences) grew a process to 12.6 GB, and
+            each new length spent seconds building kernels. Windows keep the lengths to a
+            few (every multiple of ``pad_multiple`` up to ``window + 2 * CONTEXT_FRAMES``,
+            and ``window + CONTEXT_FRAMES``). 0: whole mels, else at least
+            :data:`CONTEXT_FRAMES`. None: 320 on a CPU, 0 elsewhere.
     """
 
     name = "hifigan"
@@ -381,6 +397,7 @@ class HiFiGANVocoder:
         channels_last: bool | None = None,
         jit: bool | None = None,
         pad_multiple: int | None = None,
+        window: int | None = None,
     ) -> None:
         if checkpoint is None:  # what users of a TTS toolkit expect: a vocoder that just runs
             checkpoint = DEFAULT_GENERATOR
@@ -401,6 +418,14 @@ class HiFiGANVocoder:
         if int(pad_multiple) < 1:
             raise ValueError(f"hifigan: pad_multiple must be >= 1, got {pad_multiple!r}")
         self.pad_multiple = int(pad_multiple)
+        if window is None:
+            window = 320 if self.device.type == "cpu" else 0
+        if int(window) != 0 and int(window) < CONTEXT_FRAMES:
+            raise ValueError(
+                f"hifigan: window must be 0 (whole mels) or at least {CONTEXT_FRAMES} frames,"
+                f" got {window!r}"
+            )
+        self.window = int(window)
         self._traced: torch.jit.ScriptModule | None = None
 
     def _check_features(self, checkpoint: str | Path) -> None:
@@ -437,6 +462,30 @@ class HiFiGANVocoder:
                 self._traced = torch.jit.freeze(torch.jit.trace(self.generator, x))
         return self._traced(x)
 
+    def _generate(self, x: torch.Tensor) -> torch.Tensor:
+        """Samples ``(T * hop,)`` of one mel ``(1, n_mels, T)``."""
+        if self.channels_last:
+            x = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (1, n_mels, 1, T)
+        return self._run(x).reshape(-1)
+
+    def _windows(self, x: torch.Tensor) -> list[tuple[int, int, int, int]]:
+        """``(a, b, i, j)`` per window: frames ``a:b`` of ``x`` ``(1, n_mels, T)`` go in,
+        samples ``i:j`` of its output are kept; the kept parts tile the waveform."""
+        T, hop, W, C = x.shape[-1], self.conf.hop_length, self.window, CONTEXT_FRAMES
+        if W == 0 or T <= W + 2 * C:
+            return [(0, T, 0, T * hop)]
+        out, s = [], 0
+        while s < T:
+            if s == 0:  # the start: no left context, as in the whole mel
+                a, b, e = 0, W + C, W
+            elif s + W + C >= T:  # the end: the last window's shape is the middle ones'
+                a, b, e = T - W - 2 * C, T, T
+            else:
+                a, b, e = s - C, s + W + C, s + W
+            out.append((a, b, (s - a) * hop, (e - a) * hop))
+            s = e
+        return out
+
     @torch.inference_mode()
     def __call__(
         self, mels: list[np.ndarray | torch.Tensor], device: str | torch.device | None = None
@@ -444,7 +493,8 @@ class HiFiGANVocoder:
         """Waveforms (float32, ``T_i * hop`` samples) for a list of ``(T_i, n_mels)`` log-mels.
 
         Each mel runs on its own (the generator is fully convolutional), padded with
-        silence to a multiple of :attr:`pad_multiple` frames.
+        silence to a multiple of :attr:`pad_multiple` frames, a long one in windows of
+        :attr:`window` frames.
         """
         wavs = []
         for m in mels:
@@ -454,10 +504,6 @@ class HiFiGANVocoder:
             x = x.to(self.device, self.dtype).t().unsqueeze(0)  # (1, n_mels, T)
             if pad:
                 x = F.pad(x, (0, pad), value=math.log(self.conf.log_floor))
-            if self.channels_last:
-                x = x.unsqueeze(2).contiguous(
-                    memory_format=torch.channels_last
-                )  # (1, n_mels, 1, T)
-            y = self._run(x)  # (1, 1, [1,] T * hop)
-            wavs.append(y.reshape(-1)[: n * self.conf.hop_length].float().cpu().numpy())
+            y = torch.cat([self._generate(x[..., a:b])[i:j] for a, b, i, j in self._windows(x)])
+            wavs.append(y[: n * self.conf.hop_length].float().cpu().numpy())
         return wavs

@@ -184,6 +184,32 @@ def test_silence_padding_to_a_length_step_keeps_length_and_start(hifigan_ckpt):
         build_vocoder("hifigan", FEATS, checkpoint=str(path), pad_multiple=0)
 
 
+def test_long_mels_run_in_windows_that_tile_the_whole_waveform(hifigan_ckpt):
+    """A mel longer than ``window + 2 * CONTEXT_FRAMES`` runs in windows of two shapes
+    only (what bounds oneDNN's per-length kernel cache); the kept parts tile the waveform
+    and equal the whole-mel run, since the context exceeds the receptive field."""
+    path, _ = hifigan_ckpt
+    kw = dict(checkpoint=str(path), precision="fp32", jit=False)
+    whole = build_vocoder("hifigan", FEATS, window=0, **kw)
+    win = build_vocoder("hifigan", FEATS, window=40, **kw)
+    assert build_vocoder("hifigan", FEATS, checkpoint=str(path)).window == 320  # CPU default
+    rng = np.random.default_rng(5)
+    mels = [rng.normal(-5, 1, (t, N_MELS)).astype(np.float32) for t in (300, 141, 100)]
+    hop, C = win.conf.hop_length, hifigan.CONTEXT_FRAMES
+    x = torch.zeros(1, N_MELS, 320)
+    parts = win._windows(x)
+    assert len(parts) > 3 and {b - a for a, b, _, _ in parts} == {40 + C, 40 + 2 * C}
+    kept = [(a * hop + i, a * hop + j) for a, b, i, j in parts]
+    assert kept[0][0] == 0 and kept[-1][1] == 320 * hop
+    assert all(e == s for (_, e), (s, _) in zip(kept, kept[1:]))
+    assert all(s - a * hop >= C * hop or a == 0 for (s, _), (a, *_) in zip(kept, parts))
+    assert win._windows(torch.zeros(1, N_MELS, 40 + 2 * C)) == [(0, 104, 0, 104 * hop)]
+    for a, b in zip(whole(mels), win(mels)):
+        assert a.shape == b.shape and np.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="window"):
+        build_vocoder("hifigan", FEATS, checkpoint=str(path), window=hifigan.CONTEXT_FRAMES - 1)
+
+
 def test_auto_keeps_griffin_lim_for_small_mels_and_griffin_lim_options(caplog):
     with caplog.at_level(logging.INFO, logger="glowtts.registry"):
         name, opts = choose_vocoder(FEATS, {"checkpoint": None, "config": None})
@@ -274,3 +300,21 @@ def test_silence_padding_only_changes_the_end_with_the_universal_generator(pretr
     snr = 10 * np.log10(np.sum(ref[:n] ** 2) / np.sum((wav[:n] - ref[:n]) ** 2))
     assert snr > 60, snr
     assert not np.allclose(wav, ref, atol=1e-4)
+
+
+def test_universal_receptive_field_is_within_the_window_context(pretrained, lj_mel):
+    """A change of one mel frame of the V1 universal generator moves its waveform only
+    within ``CONTEXT_FRAMES // 2`` frames: the windows' context covers it twice over, so
+    windowed and whole-mel waveforms are the same."""
+    kw = dict(checkpoint="universal", precision="fp32", jit=False, pad_multiple=1)
+    voc = build_vocoder("hifigan", MelConfig().to_dict(), window=0, **kw)
+    hop, t = voc.conf.hop_length, 60
+    bumped = lj_mel.copy()
+    bumped[t] += 1.0
+    ref, out = voc([lj_mel, bumped])
+    moved = np.nonzero(np.abs(out - ref) > 1e-6)[0]
+    assert moved.size and moved.min() // hop >= t - hifigan.CONTEXT_FRAMES // 2
+    assert moved.max() // hop <= t + hifigan.CONTEXT_FRAMES // 2
+    (win,) = build_vocoder("hifigan", MelConfig().to_dict(), window=40, **kw)([lj_mel])
+    assert len(lj_mel) > 40 + 2 * hifigan.CONTEXT_FRAMES
+    assert win.shape == ref.shape and np.allclose(win, ref, atol=1e-5)
