@@ -75,6 +75,19 @@ def to_asr_rate(wav: np.ndarray, fs: int) -> np.ndarray:
     return wav.astype(np.float32)
 
 
+def transcribe_each(
+    asr: Any, wavs: Sequence[np.ndarray], fs: int, progress: Any = None
+) -> list[str]:
+    """``asr.transcribe(wav, fs)`` of each waveform in this process, in order (any
+    recogniser with that method); ``progress``: called with 1 after each utterance."""
+    out = []
+    for w in wavs:
+        out.append(asr.transcribe(w, fs))
+        if progress is not None:
+            progress(1)
+    return out
+
+
 class PocketSphinxASR:
     """One pocketsphinx decoder, created once and reused for every utterance.
 
@@ -103,13 +116,9 @@ class PocketSphinxASR:
         model) costs about as much as recognising a few. ``progress``: called with the
         number of utterances just finished.
         """
-        done = progress or (lambda n: None)
         if jobs <= 1 or len(wavs) < 4 * jobs:
-            out = []
-            for w in wavs:
-                out.append(self.transcribe(w, fs))
-                done(1)
-            return out
+            return transcribe_each(self, wavs, fs, progress)
+        done = progress or (lambda n: None)
         # fork, as torch's DataLoader workers: spawn would re-run the caller's main module
         # (a script without a __main__ guard would start pools recursively); the workers
         # use no OpenMP, so torch's threads in the parent do not matter

@@ -287,7 +287,7 @@ def wer_summary(
     """Hypotheses of every audio set (``system -> (fs, {utt: wav})``, see
     :mod:`glowtts.evaluation.listening`) and their WERs (all utterances, long subset).
     The legacy systems ``synth``, ``ref``, ``vocoded_ref`` are None when absent."""
-    from glowtts.evaluation.asr import word_error_rate
+    from glowtts.evaluation.asr import transcribe_each, word_error_rate
 
     hyps: dict[str, dict[str, str]] = {"synth": {}, "ref": {}, "vocoded_ref": {}}
     done: dict[int, dict[str, str]] = {}  # id(audio set) -> hyps: shared sets decode once
@@ -301,11 +301,7 @@ def wer_summary(
                 with progress_bar(None, opts, desc, total=len(ws)) as bar:
                     if hasattr(asr, "transcribe_many"):  # pocketsphinx: over asr_jobs processes
                         return asr.transcribe_many(ws, fs, opts.asr_jobs, bar.update)
-                    out = []
-                    for w in ws:
-                        out.append(asr.transcribe(w, fs))
-                        bar.update(1)
-                    return out
+                    return transcribe_each(asr, ws, fs, bar.update)
 
             found = cache.map([wavs[u] for u in utts], fs, recognise)
             done[id(wavs)] = dict(zip(utts, found))
