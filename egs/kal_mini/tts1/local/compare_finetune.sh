@@ -10,7 +10,8 @@
 # training time, best dev loss, WER of the synthesized and of the reference speech, MCD
 # against the kal recordings; per size: the paired-bootstrap WER difference
 # scratch - finetuned) and writes the learning curves (dev loss against step) to
-# exp/compare_finetune.png.
+# exp/compare_finetune.png. The source voice itself, not fine-tuned, is scored on the same
+# eval set as the starting point (exp/base_unadapted, a copy of --base's best.pth).
 # Every step resumes or redoes itself, and a run whose report is newer than its best.pth is
 # not scored again, so the script can be stopped and started again.
 #   local/compare_finetune.sh --base ../../slt_mini/tts1/exp/train_cpu_phn > exp/compare_finetune.json
@@ -69,7 +70,18 @@ for n in $sizes; do
   done
 done
 
-python - "$eval" "${tags[@]}" <<'EOF'
+# the source voice as it is, scored on the same eval set: where fine-tuning starts from, so
+# the NLL and MCD against the kal recordings show how far the runs moved to the new voice
+src=base_unadapted
+if [ ! -f "exp/$src/checkpoints/best.pth" ]; then
+  mkdir -p "exp/$src/checkpoints"
+  cp "$base"/{config.yaml,frontend.yaml,tokens.txt,stats.npy,version.json} "exp/$src/"
+  cp "$base/checkpoints/best.pth" "exp/$src/checkpoints/"
+fi
+scored "$src" || ./run.sh --stage 5 --stop_stage 7 --eval_sets "$eval" --tag "$src" \
+  --train_config conf/tuning/finetune.yaml --vocoder auto --eval_args "$eval_args" >&2
+
+python - "$eval" "$src" "${tags[@]}" <<'EOF'
 import json, re, subprocess, sys
 from datetime import datetime
 
@@ -78,15 +90,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-eval_set, tags = sys.argv[1], sys.argv[2:]
+eval_set, src, tags = sys.argv[1], sys.argv[2], sys.argv[3:]
 stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ \w+ \[glowtts.train\] ")
+
+# the lines a glowtts-train process starts with (a new, a resumed or a fine-tuning run)
+PROCESS_START = ("] resuming ", "] no checkpoint in ", "] model: ", "] resumed from ")
 
 def train_time(tag):
     """Seconds between consecutive train.log lines of one process: the pause of a stopped
-    and resumed run is not counted."""
+    and resumed run (or a finished one started again) is not counted."""
     total, prev = 0.0, None
     for line in open(f"exp/{tag}/train.log"):
-        if "resumed from" in line:
+        if any(k in line for k in PROCESS_START):
             prev = None
         m = stamp.match(line)
         if m:
@@ -96,21 +111,28 @@ def train_time(tag):
             prev = t
     return total
 
-out, curves = {"eval_set": eval_set, "runs": {}, "wer": {}}, {}
+def scores(tag):
+    """The stage-7 figures of one exp dir on the eval set."""
+    report = json.load(open(f"exp/{tag}/report.json"))["sets"][eval_set]
+    wer, mcd = report["wer"]["all"], report["mcd"]
+    return {
+        "wer_synth": wer["synth"]["wer"], "wer_ref": wer["ref"]["wer"],
+        # how close to the kal recordings: WER alone cannot say (the slt voice the
+        # fine-tuning starts from is easier for the recogniser than kal itself)
+        "nll": report["nll"]["nll_per_frame_channel"],
+        "mcd_db": mcd["mean"], "length_ratio": mcd["length_ratio_mean"],
+        "duration_pearson_r": report["durations"]["pearson_r"],
+        "vocoder": open(f"exp/{tag}/decode_{eval_set}/wav/vocoder").read().strip(),
+    }
+
+out, curves = {"eval_set": eval_set, "source": {src: scores(src)}, "runs": {}, "wer": {}}, {}
 for tag in tags:
     rows = [json.loads(line) for line in open(f"exp/{tag}/loss.jsonl")]
     dev = [r for r in rows if r.get("split") == "dev"]
     best = min(dev, key=lambda r: r["loss"])
-    report = json.load(open(f"exp/{tag}/report.json"))["sets"][eval_set]
-    wer, mcd = report["wer"]["all"], report["mcd"]
     out["runs"][tag] = {
         "steps": max(r["step"] for r in rows), "train_seconds": round(train_time(tag)),
-        "best_dev": {"step": best["step"], "loss": best["loss"]},
-        "wer_synth": wer["synth"]["wer"], "wer_ref": wer["ref"]["wer"],
-        # how close to the kal recordings: WER alone cannot say (the slt voice the
-        # fine-tuning starts from is easier for the recogniser than kal itself)
-        "mcd_db": mcd["mean"], "length_ratio": mcd["length_ratio_mean"],
-        "vocoder": open(f"exp/{tag}/decode_{eval_set}/wav/vocoder").read().strip(),
+        "best_dev": {"step": best["step"], "loss": best["loss"]}, **scores(tag),
     }
     curves[tag] = ([r["step"] for r in dev], [r["loss"] for r in dev])
 for ft in (t for t in tags if t.startswith("finetune_")):
