@@ -75,7 +75,12 @@ done
 src=base_unadapted
 if [ ! -f "exp/$src/checkpoints/best.pth" ]; then
   mkdir -p "exp/$src/checkpoints"
-  cp "$base"/{config.yaml,frontend.yaml,tokens.txt,stats.npy,version.json} "exp/$src/"
+  # the files that describe an experiment's checkpoints, and its front-end's model files
+  for f in $(python -c "from glowtts.train.resume import EXPERIMENT_FILES as E
+from glowtts.text.frontend import BPE_FILE, LEXICON_FILE
+print(*E, BPE_FILE, LEXICON_FILE)"); do
+    [ ! -f "$base/$f" ] || cp "$base/$f" "exp/$src/"
+  done
   cp "$base/checkpoints/best.pth" "exp/$src/checkpoints/"
 fi
 scored "$src" || ./run.sh --stage 5 --stop_stage 7 --eval_sets "$eval" --tag "$src" \
